@@ -1,0 +1,98 @@
+// Package config is dcrgate's configuration: one struct read from YAML, with
+// DCRGATE_* environment overrides, whose names follow PingFederate's Dynamic
+// Client Registration settings page.
+package config
+
+import "time"
+
+// Config is the whole configuration file.
+type Config struct {
+	// Listen is the API listener address.
+	Listen string `yaml:"listen"`
+	// ExternalURL is the public base URL of the gateway (scheme, host and
+	// any path prefix added by a proxy); registration_client_uri is built on it.
+	ExternalURL  string       `yaml:"external_url"`
+	Registration Registration `yaml:"registration"`
+	Management   Management   `yaml:"management"`
+	// InitialAccessTokens lists the authorization servers whose tokens may
+	// authorize registration.
+	InitialAccessTokens InitialAccessTokens `yaml:"initial_access_tokens"`
+	LDAP                LDAP                `yaml:"ldap"`
+	Metrics             Metrics             `yaml:"metrics"`
+	Log                 Log                 `yaml:"log"`
+}
+
+// Registration is "Enable Dynamic Client Registration" and its options.
+type Registration struct {
+	Enabled bool   `yaml:"enabled"`
+	Path    string `yaml:"path"`
+	// RequireInitialAccessToken is "Require Initial Access Token".
+	RequireInitialAccessToken bool `yaml:"require_initial_access_token"`
+	// RequiredScopes is the required scope or scope group: any one suffices.
+	RequiredScopes []string `yaml:"required_scopes"`
+	// ExtendedMetadata is PingFederate's "extended properties".
+	ExtendedMetadata []ExtendedProperty `yaml:"extended_metadata"`
+	// MaxBodyBytes caps the request body (413 beyond it).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxRedirectURIs caps the number of redirect URIs per client.
+	MaxRedirectURIs int `yaml:"max_redirect_uris"`
+	// MaxValueLength caps the length of any single string value.
+	MaxValueLength int `yaml:"max_value_length"`
+}
+
+// ExtendedProperty is one configured extension metadata field.
+type ExtendedProperty struct {
+	Name string `yaml:"name"`
+	// Type is one of string, strings, boolean, number.
+	Type string `yaml:"type"`
+	// Required makes registration fail without it.
+	Required bool `yaml:"required"`
+}
+
+// Management is "Enable Dynamic Client Registration Management" (RFC 7592).
+type Management struct {
+	Enabled                       bool          `yaml:"enabled"`
+	RotateClientSecret            bool          `yaml:"rotate_client_secret"`
+	RotateRegistrationAccessToken bool          `yaml:"rotate_registration_access_token"`
+	AllowClientDelete             bool          `yaml:"allow_client_delete"`
+	RetainClientSecret            bool          `yaml:"retain_client_secret"`
+	ClientSecretRetentionPeriod   time.Duration `yaml:"client_secret_retention_period"`
+}
+
+// InitialAccessTokens configures token validation.
+type InitialAccessTokens struct {
+	Issuers []Issuer `yaml:"issuers"`
+}
+
+// Issuer is one trusted authorization server.
+type Issuer struct {
+	Issuer   string   `yaml:"issuer"`
+	JWKSURI  string   `yaml:"jwks_uri"`
+	Audience []string `yaml:"audience"`
+	// ClockSkew tolerated on exp/nbf/iat.
+	ClockSkew time.Duration `yaml:"clock_skew"`
+}
+
+// LDAP is the directory connection and layout.
+type LDAP struct {
+	URLs             []string      `yaml:"urls"`
+	BindDN           string        `yaml:"bind_dn"`
+	BindPassword     string        `yaml:"bind_password"`
+	BindPasswordFile string        `yaml:"bind_password_file"`
+	BaseDN           string        `yaml:"base_dn"`
+	PoolSize         int           `yaml:"pool_size"`
+	Timeout          time.Duration `yaml:"timeout"`
+}
+
+// Metrics is the telemetry listener (/metrics, /healthz, /readyz).
+type Metrics struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
