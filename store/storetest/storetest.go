@@ -1,0 +1,345 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass. Each behaviour is a named subtest on a fresh, empty store, and checks
+// both sides (create twice, delete missing, a refused update leaves the
+// record alone), so memstore and ldapstore cannot drift apart.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/store"
+)
+
+// Run runs the suite. newStore must return an empty store for each call.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s store.Store)
+	}{
+		{"CreateGet", testCreateGet},
+		{"CreateTwice", testCreateTwice},
+		{"GetMissing", testGetMissing},
+		{"GetInvalidID", testGetInvalidID},
+		{"Update", testUpdate},
+		{"UpdateClearsFields", testUpdateClearsFields},
+		{"UpdateMissing", testUpdateMissing},
+		{"UpdateRefused", testUpdateRefused},
+		{"Delete", testDelete},
+		{"DeleteMissing", testDeleteMissing},
+		{"DeleteRefused", testDeleteRefused},
+		{"List", testList},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"Ping", testPing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
+	}
+}
+
+// at returns a fixed instant at second precision: directories keep
+// GeneralizedTime to the second, and every backend must round-trip it.
+func at(offset time.Duration) time.Time {
+	return time.Date(2026, 11, 26, 8, 30, 0, 0, time.UTC).Add(offset)
+}
+
+// NewRecord returns a fully populated record: every kind of field a backend
+// must keep (lists, language tags, extensions, raw JWKS, several secrets).
+func NewRecord(id string) client.Record {
+	age := int64(3600)
+	return client.Record{
+		ID: id,
+		Metadata: client.Metadata{
+			RedirectURIs:            []string{"https://app.example.com/cb", "http://127.0.0.1/cb"},
+			TokenEndpointAuthMethod: "client_secret_basic",
+			GrantTypes:              []string{"authorization_code", "refresh_token"},
+			ResponseTypes:           []string{"code"},
+			ClientName:              "Example App",
+			ClientURI:               "https://app.example.com",
+			Scope:                   "openid profile",
+			Contacts:                []string{"ops@example.com"},
+			JWKS:                    json.RawMessage(`{"keys":[]}`),
+			SoftwareID:              "4NRB1-0XZABZI9E6-5SM3R",
+			SoftwareVersion:         "2.1",
+			ApplicationType:         "web",
+			DefaultMaxAge:           &age,
+			Localized:               map[string]string{"client_name#fr": "Appli d'exemple", "client_name#ja-Jpan-JP": "アプリ"},
+			Extensions:              map[string]json.RawMessage{"tenant": json.RawMessage(`"acme"`)},
+		},
+		Secrets: []client.SecretHash{
+			{Hash: "{SSHA512}Y3VycmVudC1oYXNoLXZhbHVlLWZvci10ZXN0aW5nLW9ubHktMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5"},
+			{Hash: "{SSHA512}cmV0YWluZWQtaGFzaC12YWx1ZS1mb3ItdGVzdGluZy1vbmx5LTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4", ExpiresAt: at(24 * time.Hour)},
+		},
+		RegistrationTokenHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		IssuedAt:              at(0),
+		SecretExpiresAt:       at(90 * 24 * time.Hour),
+		Owner:                 client.Owner{Issuer: "https://as.example.com", Subject: "developer-1"},
+		Revision:              1,
+	}
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+func mustCreate(t *testing.T, s store.Store, r client.Record) {
+	t.Helper()
+	if err := s.Create(ctx(t), r); err != nil {
+		t.Fatalf("Create(%s): %v", r.ID, err)
+	}
+}
+
+func mustGet(t *testing.T, s store.Store, id string) client.Record {
+	t.Helper()
+	r, err := s.Get(ctx(t), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return r
+}
+
+func wantEqual(t *testing.T, got, want client.Record) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Fatalf("record differs\n got: %s\nwant: %s\n(metadata got %+v\n want %+v)", g, w, got.Metadata, want.Metadata)
+	}
+}
+
+func wantErr(t *testing.T, op string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: err = %v, want %v", op, err, want)
+	}
+}
+
+func testCreateGet(t *testing.T, s store.Store) {
+	r := NewRecord("createget")
+	r.Revision = 7 // the store, not the caller, owns the revision
+	mustCreate(t, s, r)
+	r.Revision = 1
+	wantEqual(t, mustGet(t, s, r.ID), r)
+
+	public := client.Record{ID: "public", Metadata: client.Metadata{RedirectURIs: []string{"http://localhost/cb"},
+		TokenEndpointAuthMethod: "none"}, IssuedAt: at(0), Revision: 1}
+	mustCreate(t, s, public)
+	wantEqual(t, mustGet(t, s, public.ID), public)
+}
+
+func testCreateTwice(t *testing.T, s store.Store) {
+	r := NewRecord("twice")
+	mustCreate(t, s, r)
+	other := NewRecord("twice")
+	other.Metadata.ClientName = "Impostor"
+	wantErr(t, "second Create", s.Create(ctx(t), other), store.ErrAlreadyExists)
+	if got := mustGet(t, s, r.ID); got.Metadata.ClientName != "Example App" {
+		t.Fatalf("second Create overwrote the first: %q", got.Metadata.ClientName)
+	}
+}
+
+func testGetMissing(t *testing.T, s store.Store) {
+	_, err := s.Get(ctx(t), "missing")
+	wantErr(t, "Get", err, store.ErrNotFound)
+}
+
+// testGetInvalidID feeds IDs that would be dangerous in a DN or filter; a
+// backend must treat them as unknown, not as syntax.
+func testGetInvalidID(t *testing.T, s store.Store) {
+	mustCreate(t, s, NewRecord("victim"))
+	for _, id := range []string{"", "*", "victim)(objectClass=*", "victim,ou=x", `a\2a`, "x\x00y"} {
+		_, err := s.Get(ctx(t), id)
+		wantErr(t, fmt.Sprintf("Get(%q)", id), err, store.ErrNotFound)
+	}
+}
+
+func testUpdate(t *testing.T, s store.Store) {
+	r := NewRecord("update")
+	mustCreate(t, s, r)
+	got, err := s.Update(ctx(t), r.ID, func(old client.Record) (client.Record, error) {
+		old.Metadata.ClientName = "Renamed"
+		old.Metadata.RedirectURIs = append(old.Metadata.RedirectURIs, "https://app.example.com/cb2")
+		old.Metadata.Localized["client_name#de"] = "Umbenannt"
+		old.Secrets = old.Secrets[:1]
+		old.RegistrationTokenHash = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+		return old, nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	want := NewRecord("update")
+	want.Metadata.ClientName = "Renamed"
+	want.Metadata.RedirectURIs = append(want.Metadata.RedirectURIs, "https://app.example.com/cb2")
+	want.Metadata.Localized["client_name#de"] = "Umbenannt"
+	want.Secrets = want.Secrets[:1]
+	want.RegistrationTokenHash = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	want.Revision = 2
+	wantEqual(t, got, want)
+	wantEqual(t, mustGet(t, s, r.ID), want)
+}
+
+// testUpdateClearsFields checks that values removed by an update are gone,
+// not left behind as stale searchable attributes or secrets.
+func testUpdateClearsFields(t *testing.T, s store.Store) {
+	r := NewRecord("clears")
+	mustCreate(t, s, r)
+	_, err := s.Update(ctx(t), r.ID, func(old client.Record) (client.Record, error) {
+		old.Metadata = client.Metadata{RedirectURIs: []string{"https://only.example.com/cb"}}
+		old.Secrets = nil
+		old.SecretExpiresAt = time.Time{}
+		old.RegistrationTokenHash = ""
+		return old, nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	want := r
+	want.Metadata = client.Metadata{RedirectURIs: []string{"https://only.example.com/cb"}}
+	want.Secrets = nil
+	want.SecretExpiresAt = time.Time{}
+	want.RegistrationTokenHash = ""
+	want.Revision = 2
+	wantEqual(t, mustGet(t, s, r.ID), want)
+}
+
+func testUpdateMissing(t *testing.T, s store.Store) {
+	_, err := s.Update(ctx(t), "missing", func(r client.Record) (client.Record, error) { return r, nil })
+	wantErr(t, "Update", err, store.ErrNotFound)
+}
+
+func testUpdateRefused(t *testing.T, s store.Store) {
+	r := NewRecord("refused")
+	mustCreate(t, s, r)
+	refusal := errors.New("not yours")
+	_, err := s.Update(ctx(t), r.ID, func(old client.Record) (client.Record, error) {
+		old.Metadata.ClientName = "half-written"
+		return old, refusal
+	})
+	wantErr(t, "Update", err, refusal)
+	wantEqual(t, mustGet(t, s, r.ID), r)
+}
+
+func testDelete(t *testing.T, s store.Store) {
+	r := NewRecord("delete")
+	mustCreate(t, s, r)
+	var seen client.Record
+	if err := s.Delete(ctx(t), r.ID, func(cur client.Record) error { seen = cur; return nil }); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	wantEqual(t, seen, r)
+	_, err := s.Get(ctx(t), r.ID)
+	wantErr(t, "Get after Delete", err, store.ErrNotFound)
+	mustCreate(t, s, r) // the ID is free again
+}
+
+func testDeleteMissing(t *testing.T, s store.Store) {
+	wantErr(t, "Delete", s.Delete(ctx(t), "missing", nil), store.ErrNotFound)
+}
+
+func testDeleteRefused(t *testing.T, s store.Store) {
+	r := NewRecord("keep")
+	mustCreate(t, s, r)
+	refusal := errors.New("wrong token")
+	wantErr(t, "Delete", s.Delete(ctx(t), r.ID, func(client.Record) error { return refusal }), refusal)
+	wantEqual(t, mustGet(t, s, r.ID), r)
+}
+
+func testList(t *testing.T, s store.Store) {
+	for i, owner := range []string{"alice", "bob", "alice", "alice"} {
+		r := NewRecord(fmt.Sprintf("list%d", 3-i)) // created out of order
+		r.Owner.Subject = owner
+		mustCreate(t, s, r)
+	}
+	ids := func(q store.Query) []string {
+		t.Helper()
+		rs, err := s.List(ctx(t), q)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", q, err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    store.Query
+		want []string
+	}{
+		{"ok/all ordered", store.Query{}, []string{"list0", "list1", "list2", "list3"}},
+		{"ok/by owner", store.Query{OwnerSubject: "alice"}, []string{"list0", "list1", "list3"}},
+		{"ok/limit", store.Query{OwnerSubject: "alice", Limit: 2}, []string{"list0", "list1"}},
+		{"ok/nobody", store.Query{OwnerSubject: "carol"}, nil},
+		{"ok/filter syntax is data", store.Query{OwnerSubject: "*"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(tt.q); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// testConcurrentUpdates races writers on one record. Each successful Update
+// must survive: a lost update is the bug CAS exists to prevent. Updates may
+// fail with ErrConflict under contention, but then must change nothing.
+func testConcurrentUpdates(t *testing.T, s store.Store) {
+	r := NewRecord("race")
+	r.Metadata.Contacts = nil
+	mustCreate(t, s, r)
+	const writers, each = 8, 5
+	var (
+		mu        sync.Mutex
+		succeeded []string
+		wg        sync.WaitGroup
+	)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				contact := fmt.Sprintf("w%d-%d@example.com", w, i)
+				_, err := s.Update(ctx(t), r.ID, func(old client.Record) (client.Record, error) {
+					old.Metadata.Contacts = append(old.Metadata.Contacts, contact)
+					return old, nil
+				})
+				switch {
+				case err == nil:
+					mu.Lock()
+					succeeded = append(succeeded, contact)
+					mu.Unlock()
+				case !errors.Is(err, store.ErrConflict):
+					t.Errorf("Update: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := mustGet(t, s, r.ID)
+	if len(got.Metadata.Contacts) != len(succeeded) {
+		t.Fatalf("%d updates succeeded but the record holds %d contacts", len(succeeded), len(got.Metadata.Contacts))
+	}
+	for _, c := range succeeded {
+		if !slices.Contains(got.Metadata.Contacts, c) {
+			t.Fatalf("update %s was lost", c)
+		}
+	}
+	if got.Revision != uint64(1+len(succeeded)) {
+		t.Fatalf("revision %d after %d updates", got.Revision, len(succeeded))
+	}
+	if len(succeeded) == 0 {
+		t.Fatal("no update succeeded")
+	}
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(ctx(t)); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
