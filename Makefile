@@ -1,0 +1,19 @@
+# dcrgate — common tasks. `make test` is the test command CI and the README use.
+GO ?= go
+
+.PHONY: test build dev vet fmt bench
+
+test:
+	$(GO) test -count=1 ./...
+
+build:
+	$(GO) build -o bin/dcrgate ./cmd/dcrgate
+
+dev:
+	$(GO) run ./cmd/dcrgate dev
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,105 @@
+// Package api is dcrgate's HTTP face: gin handlers that read a request, call
+// the registration service and render its answer, plus the middleware every
+// request passes. Handlers hold no OAuth logic; errors are rendered in one
+// place (render.go) from *oauth.Error values.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrgate/dcrgate/metrics"
+	"github.com/dcrgate/dcrgate/oauth"
+	"github.com/dcrgate/dcrgate/registration"
+)
+
+// Registrar is what the handlers need from the registration service.
+type Registrar interface {
+	Register(ctx context.Context, bearer string, body []byte) (registration.Registration, error)
+	Read(ctx context.Context, clientID, bearer string) (registration.Registration, error)
+	Update(ctx context.Context, clientID, bearer string, body []byte) (registration.Registration, error)
+	Delete(ctx context.Context, clientID, bearer string) error
+}
+
+// Config is the HTTP-level configuration.
+type Config struct {
+	// Path is the registration endpoint, e.g. /as/clients.oauth2; management
+	// lives at Path/{client_id}.
+	Path                string
+	RegistrationEnabled bool
+	ManagementEnabled   bool
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// Realm is the realm of WWW-Authenticate challenges.
+	Realm string
+}
+
+// handlers carries the handlers' dependencies.
+type handlers struct {
+	svc    Registrar
+	cfg    Config
+	logger *slog.Logger
+}
+
+// NewRouter returns the gin engine serving the registration API.
+func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	h := &handlers{svc: svc, cfg: cfg, logger: logger}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.Use(requestID(), accessLog(logger), observe(m), recovery(h), noStore())
+	r.NoRoute(func(c *gin.Context) { h.renderError(c, oauth.ErrNotFound) })
+	r.NoMethod(func(c *gin.Context) { h.renderError(c, oauth.ErrMethodNotAllowed) })
+	if !cfg.RegistrationEnabled {
+		return r
+	}
+	r.POST(cfg.Path, h.limitBody, h.register)
+	if cfg.ManagementEnabled {
+		item := cfg.Path + "/:client_id"
+		r.GET(item, h.read)
+		r.PUT(item, h.limitBody, h.update)
+		r.DELETE(item, h.remove)
+	}
+	return r
+}
+
+// register handles POST {path} (RFC 7591 §3.1).
+func (h *handlers) register(c *gin.Context) {
+	body, err := readJSONBody(c)
+	if err != nil {
+		h.renderError(c, err)
+		return
+	}
+	reg, err := h.svc.Register(c.Request.Context(), bearerToken(c.Request), body)
+	h.renderRegistration(c, http.StatusCreated, reg, err)
+}
+
+// read handles GET {path}/{client_id} (RFC 7592 §2.1).
+func (h *handlers) read(c *gin.Context) {
+	reg, err := h.svc.Read(c.Request.Context(), c.Param("client_id"), bearerToken(c.Request))
+	h.renderRegistration(c, http.StatusOK, reg, err)
+}
+
+// update handles PUT {path}/{client_id} (RFC 7592 §2.2).
+func (h *handlers) update(c *gin.Context) {
+	body, err := readJSONBody(c)
+	if err != nil {
+		h.renderError(c, err)
+		return
+	}
+	reg, err := h.svc.Update(c.Request.Context(), c.Param("client_id"), bearerToken(c.Request), body)
+	h.renderRegistration(c, http.StatusOK, reg, err)
+}
+
+// remove handles DELETE {path}/{client_id} (RFC 7592 §2.3).
+func (h *handlers) remove(c *gin.Context) {
+	if err := h.svc.Delete(c.Request.Context(), c.Param("client_id"), bearerToken(c.Request)); err != nil {
+		h.renderError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,46 @@
+// Package policies holds the client registration policies: an ordered chain
+// of checks that every registration and update passes after the metadata is
+// valid and before anything is stored. A policy may refuse a request or
+// adjust the metadata (for example to narrow the scope it asks for).
+package policies
+
+import (
+	"context"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/iat"
+)
+
+// Request is what a policy judges.
+type Request struct {
+	// Operation is "register" or "update".
+	Operation string
+	// ClientID is empty on register.
+	ClientID string
+	// Principal is the initial access token's caller on register; nil for
+	// open registration and for updates, which are authorized by the
+	// registration access token instead.
+	Principal *iat.Principal
+	// Metadata is the validated metadata; policies may change it.
+	Metadata *client.Metadata
+}
+
+// Policy checks a request. It returns an *oauth.Error (usually
+// invalid_client_metadata, invalid_redirect_uri or access_denied) to refuse.
+type Policy interface {
+	Check(ctx context.Context, r Request) error
+}
+
+// Chain runs policies in order and stops at the first refusal, so the order
+// in the configuration is the order of evaluation.
+type Chain []Policy
+
+// Check implements Policy.
+func (c Chain) Check(ctx context.Context, r Request) error {
+	for _, p := range c {
+		if err := p.Check(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package registration
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/oauth"
+	"github.com/dcrgate/dcrgate/policies"
+)
+
+// Read answers an RFC 7592 §2.1 read request. With rotation configured it is
+// a write: the response carries the new secret and token, and the old ones
+// stop working at once.
+func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registration, error) {
+	if err := s.requireManagement(clientID, bearer); err != nil {
+		return Registration{}, err
+	}
+	if !s.rotatesOnRead() {
+		r, err := s.store.Get(ctx, clientID)
+		if err == nil {
+			err = checkRegistrationToken(r, bearer)
+		}
+		if err != nil {
+			return Registration{}, managementError(err)
+		}
+		return s.present(r, issued{}), nil
+	}
+	var out issued
+	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
+		if err := checkRegistrationToken(r, bearer); err != nil {
+			return r, err
+		}
+		var err error
+		out, err = s.refreshCredentials(&r, s.now())
+		return r, err
+	})
+	if err != nil {
+		return Registration{}, managementError(err)
+	}
+	return s.present(r, out), nil
+}
+
+// Update answers an RFC 7592 §2.2 update request: a full replacement of the
+// metadata, so omitted fields return to their defaults.
+func (s *Service) Update(ctx context.Context, clientID, bearer string, body []byte) (Registration, error) {
+	if err := s.requireManagement(clientID, bearer); err != nil {
+		return Registration{}, err
+	}
+	md, req, err := s.validMetadata(ctx, body, policies.Request{Operation: string(OpUpdate), ClientID: clientID})
+	if err != nil {
+		return Registration{}, err
+	}
+	if err := checkUpdateRequest(clientID, req); err != nil {
+		return Registration{}, err
+	}
+	var out issued
+	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
+		if err := checkRegistrationToken(r, bearer); err != nil {
+			return r, err
+		}
+		if err := s.checkPresentedSecret(r, req.ClientSecret); err != nil {
+			return r, err
+		}
+		r.Metadata = md
+		var err error
+		out, err = s.refreshCredentials(&r, s.now())
+		return r, err
+	})
+	if err != nil {
+		return Registration{}, managementError(err)
+	}
+	return s.present(r, out), nil
+}
+
+// Delete answers an RFC 7592 §2.3 delete request. When "Allow Client Delete"
+// is off the method is refused with 405, as §2.3 suggests.
+func (s *Service) Delete(ctx context.Context, clientID, bearer string) error {
+	if err := s.requireManagement(clientID, bearer); err != nil {
+		return err
+	}
+	if !s.opts.Management.AllowClientDelete {
+		return oauth.ErrMethodNotAllowed.WithDescription("clients may not delete their registration here").
+			WithAllow(strings.Join([]string{http.MethodGet, http.MethodPut}, ", "))
+	}
+	err := s.store.Delete(ctx, clientID, func(r client.Record) error {
+		return checkRegistrationToken(r, bearer)
+	})
+	if err == nil {
+		s.logger.InfoContext(ctx, "client deleted", "client_id", clientID)
+	}
+	return managementError(err)
+}
+
+// checkUpdateRequest applies RFC 7592 §2.2: the body must name the client it
+// updates and must not carry the fields only the server sets.
+func checkUpdateRequest(clientID string, req client.Request) error {
+	if req.ClientID != clientID {
+		return oauth.ErrInvalidClientMetadata.WithDescription("client_id must be present and equal to the client's identifier")
+	}
+	if len(req.ServerManaged) > 0 {
+		return oauth.ErrInvalidClientMetadata.WithDescription("%s must not be sent in an update request", strings.Join(req.ServerManaged, ", "))
+	}
+	return nil
+}
+
+// checkPresentedSecret applies RFC 7592 §2.2: a client_secret in the body
+// must be the current one. Only the hash is stored, so it is verified, not
+// compared.
+func (s *Service) checkPresentedSecret(r client.Record, secret string) error {
+	if secret == "" {
+		return nil
+	}
+	ok, err := s.hasher.Verify(secret, r.CurrentSecret())
+	if err != nil || !ok {
+		return oauth.ErrInvalidClientMetadata.WithDescription("client_secret does not match the client's current secret")
+	}
+	return nil
+}

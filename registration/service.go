@@ -1,0 +1,111 @@
+// Package registration holds dcrgate's use cases: register a client (RFC 7591)
+// and read, update or delete it (RFC 7592), under PingFederate's management
+// options. It knows nothing of HTTP or LDAP: callers hand it the bearer token
+// and the raw body, and it answers with a Registration or an *oauth.Error.
+package registration
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/credentials"
+	"github.com/dcrgate/dcrgate/iat"
+	"github.com/dcrgate/dcrgate/policies"
+	"github.com/dcrgate/dcrgate/store"
+)
+
+// Options are the registration and management settings, named as on
+// PingFederate's Dynamic Client Registration page.
+type Options struct {
+	// RequireInitialAccessToken is "Require Initial Access Token".
+	RequireInitialAccessToken bool
+	// RequiredScopes is the required scope or scope group (any one suffices).
+	RequiredScopes []string
+	// Management is "Enable Dynamic Client Registration Management".
+	Management Management
+	// Metadata configures client metadata decoding and validation.
+	Metadata client.Options
+	// ClientURI builds the registration_client_uri for a client ID.
+	ClientURI func(clientID string) string
+}
+
+// Management holds the RFC 7592 options.
+type Management struct {
+	Enabled                       bool
+	RotateClientSecret            bool
+	RotateRegistrationAccessToken bool
+	AllowClientDelete             bool
+	RetainClientSecret            bool
+	ClientSecretRetentionPeriod   time.Duration
+}
+
+// Service runs the use cases against a store.
+type Service struct {
+	store    store.Store
+	tokens   iat.Validator
+	hasher   credentials.Hasher
+	policies policies.Policy
+	opts     Options
+	now      func() time.Time
+	logger   *slog.Logger
+}
+
+// Option customises a Service.
+type Option func(*Service)
+
+// WithClock replaces time.Now, for tests of expiry and retention.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.logger = l } }
+
+// WithPolicy sets the registration policy chain run on register and update.
+func WithPolicy(p policies.Policy) Option { return func(s *Service) { s.policies = p } }
+
+// New returns a Service. tokens may be nil when no issuer is configured;
+// then registration needs RequireInitialAccessToken off.
+func New(st store.Store, tokens iat.Validator, hasher credentials.Hasher, opts Options, options ...Option) *Service {
+	s := &Service{
+		store:    st,
+		tokens:   tokens,
+		hasher:   hasher,
+		opts:     opts,
+		now:      time.Now,
+		logger:   slog.New(slog.DiscardHandler),
+		policies: policies.Chain(nil),
+	}
+	for _, o := range options {
+		o(s)
+	}
+	return s
+}
+
+// Registration is a client as answered to its developer: the RFC 7591 §3.2.1
+// client information response, which RFC 7592 §3 reuses. Clear-text secrets
+// appear only in the response of the call that issued them.
+type Registration struct {
+	ClientID         string
+	ClientIDIssuedAt time.Time
+	// ClientSecret is set only when this call issued a new secret.
+	ClientSecret string
+	// Confidential clients report client_secret_expires_at (zero = never).
+	Confidential          bool
+	ClientSecretExpiresAt time.Time
+	// RegistrationAccessToken is set only when this call issued a new one.
+	RegistrationAccessToken string
+	// RegistrationClientURI is set when management is enabled.
+	RegistrationClientURI string
+	Metadata              client.Metadata
+}
+
+// Operation names a use case for policies, logs and metrics.
+type Operation string
+
+// The operations.
+const (
+	OpRegister Operation = "register"
+	OpRead     Operation = "read"
+	OpUpdate   Operation = "update"
+	OpDelete   Operation = "delete"
+)
