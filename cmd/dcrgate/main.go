@@ -1,0 +1,42 @@
+// Command dcrgate is the OAuth 2.0 Dynamic Client Registration gateway. This
+// package only wires the other packages together; behaviour lives there.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "dcrgate:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "dcrgate",
+		Short: "OAuth 2.0 Dynamic Client Registration gateway backed by an LDAP directory",
+		Long: `dcrgate registers OAuth clients through RFC 7591 and manages them through
+RFC 7592, keeping every client as one entry in your LDAP directory.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand())
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "dcrgate", version) },
+	}
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcrgate/dcrgate/config"
+	"github.com/dcrgate/dcrgate/ldapstore"
+	"github.com/dcrgate/dcrgate/logging"
+)
+
+func newServeCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway in production against an LDAP directory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadServeConfig(path)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "dcrgate.yaml", "configuration file (YAML); DCRGATE_* variables override it")
+	return cmd
+}
+
+func runServe(ctx context.Context, cfg config.Config) error {
+	logger := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+	warnIfDisabled(logger, cfg)
+	st, err := ldapstore.New(ctx, ldapStoreConfig(cfg.LDAP), logger)
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	defer st.Close()
+	tokens, closeTokens, err := tokenValidator(ctx, cfg.InitialAccessTokens.Issuers, logger)
+	if err != nil {
+		return err
+	}
+	defer closeTokens()
+	gw, err := newGateway(cfg, st, tokens, st.SecretScheme(), logger)
+	if err != nil {
+		return err
+	}
+	return listenAll(ctx, logger,
+		listener{"api", cfg.Listen, gw.engine},
+		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})
+}
+
+func ldapStoreConfig(l config.LDAP) ldapstore.Config {
+	return ldapstore.Config{URLs: l.URLs, BindDN: l.BindDN, BindPassword: l.BindPassword,
+		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout}
+}
+
+// warnIfDisabled says loudly that a default configuration exposes nothing:
+// PingFederate ships with registration off, and so does dcrgate.
+func warnIfDisabled(logger *slog.Logger, cfg config.Config) {
+	if !cfg.Registration.Enabled {
+		logger.Warn("DYNAMIC CLIENT REGISTRATION IS DISABLED: every registration request gets 404; set registration.enabled: true to turn it on")
+		return
+	}
+	if !cfg.Registration.RequireInitialAccessToken {
+		logger.Warn("open registration: anyone who can reach the endpoint can register clients (registration.require_initial_access_token: false)")
+	}
+}
+
+// listener is one named address and what it serves there.
+type listener struct {
+	name    string
+	addr    string
+	handler http.Handler
+}
+
+// listenAll binds every listener with an address first, so a port clash
+// fails start-up, then serves them until ctx ends or one fails, which stops
+// the others.
+func listenAll(ctx context.Context, logger *slog.Logger, ls ...listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var bound []net.Listener
+	for _, l := range ls {
+		if l.addr == "" {
+			bound = append(bound, nil)
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			closeListeners(bound)
+			return fmt.Errorf("%s listener: %w", l.name, err)
+		}
+		logger.Info("listening", "listener", l.name, "addr", ln.Addr().String())
+		bound = append(bound, ln)
+	}
+	errc := make(chan error, len(ls))
+	running := 0
+	for i, ln := range bound {
+		if ln != nil {
+			running++
+			go func() { errc <- serve(ctx, ln, ls[i].handler, logger) }()
+		}
+	}
+	var first error
+	for range running {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+func closeListeners(lns []net.Listener) {
+	for _, ln := range lns {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package config
+
+import "time"
+
+// Defaults that other packages and tests may want to name. The rest of the
+// defaults live in Default, which is the single place they are set.
+const (
+	// DefaultRegistrationPath is PingFederate's registration endpoint, so a
+	// client written against PingFederate finds dcrgate at the same place.
+	DefaultRegistrationPath = "/as/clients.oauth2"
+	// DefaultClockSkew is applied to every issuer whose YAML omits clock_skew
+	// (an explicit 0 is kept: it is a valid, strict setting).
+	DefaultClockSkew = 30 * time.Second
+)
+
+// Default returns the configuration used before the file and the environment
+// are applied. The DCR options carry PingFederate's defaults, so an operator
+// who knows that settings page is never surprised: registration is off until
+// enabled, an initial access token is required, and management is off but
+// rotates and allows delete once switched on.
+func Default() Config {
+	return Config{
+		Listen: ":8080",
+		Registration: Registration{
+			Path:                      DefaultRegistrationPath,
+			RequireInitialAccessToken: true,
+			MaxBodyBytes:              64 << 10,
+			MaxRedirectURIs:           20,
+			MaxValueLength:            2048,
+		},
+		Management: Management{
+			RotateClientSecret:            true,
+			RotateRegistrationAccessToken: true,
+			AllowClientDelete:             true,
+			ClientSecretRetentionPeriod:   24 * time.Hour,
+		},
+		LDAP:    LDAP{PoolSize: 8, Timeout: 5 * time.Second},
+		Metrics: Metrics{Listen: ":9090"},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}

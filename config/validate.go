@@ -1,0 +1,284 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Accepted values of the enumerated settings.
+var (
+	logLevels     = []string{"debug", "info", "warn", "error"}
+	logFormats    = []string{"text", "json"}
+	propertyTypes = []string{"string", "strings", "boolean", "number"}
+)
+
+const (
+	maxClockSkew = 5 * time.Minute
+	maxPoolSize  = 256
+)
+
+// check is one validation rule: when bad, msg is reported under key. Rules
+// are listed as tables (after dex's config.Validate) so that every problem
+// is reported in one go instead of one per run.
+type check struct {
+	bad bool
+	key string
+	msg string
+}
+
+// problem turns a helper's answer ("" = fine) into a check.
+func problem(key, msg string) check { return check{msg != "", key, msg} }
+
+// Validate reports every problem that makes the configuration unusable in
+// any mode, one line per problem, each starting with its YAML key. The ldap
+// section is not checked: `dev` runs on memory. `serve` calls
+// ValidateForServe instead.
+func (c Config) Validate() error { return report(c.checks()) }
+
+// ValidateForServe is Validate plus the ldap section, which `serve` needs.
+func (c Config) ValidateForServe() error {
+	return report(append(c.checks(), c.LDAP.checks()...))
+}
+
+func report(checks []check) error {
+	var errs []error
+	for _, ch := range checks {
+		if ch.bad {
+			errs = append(errs, fmt.Errorf("%s: %s", ch.key, ch.msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) checks() []check {
+	checks := []check{
+		problem("listen", listenProblem(c.Listen)),
+		problem("metrics.listen", listenProblem(c.Metrics.Listen)),
+		{c.Listen != "" && c.Metrics.Listen == c.Listen, "metrics.listen", "must differ from listen"},
+		{c.Management.Enabled && c.ExternalURL == "", "external_url",
+			"required when management.enabled is true: it is the base of registration_client_uri"},
+		problem("external_url", externalURLProblem(c.ExternalURL)),
+		problem("log.level", oneOf(c.Log.Level, logLevels)),
+		problem("log.format", oneOf(c.Log.Format, logFormats)),
+	}
+	checks = append(checks, c.Registration.checks(len(c.InitialAccessTokens.Issuers))...)
+	checks = append(checks, c.Management.checks()...)
+	return append(checks, c.InitialAccessTokens.checks()...)
+}
+
+// checks needs the issuer count: with "Require Initial Access Token" on and
+// no issuer, no registration could ever succeed.
+func (r Registration) checks(issuers int) []check {
+	needsIAT := r.Enabled && r.RequireInitialAccessToken
+	checks := []check{
+		problem("registration.path", pathProblem(r.Path)),
+		{needsIAT && issuers == 0, "initial_access_tokens.issuers",
+			"at least one issuer is required when registration.require_initial_access_token is true"},
+		{needsIAT && len(r.RequiredScopes) == 0, "registration.required_scopes",
+			"at least one scope is required when registration.require_initial_access_token is true (PingFederate: \"you must also select the required scope or scope group\")"},
+		{r.MaxBodyBytes <= 0, "registration.max_body_bytes", "must be > 0"},
+		{r.MaxRedirectURIs <= 0, "registration.max_redirect_uris", "must be > 0"},
+		{r.MaxValueLength <= 0, "registration.max_value_length", "must be > 0"},
+	}
+	for i, s := range r.RequiredScopes {
+		checks = append(checks, check{!isScopeToken(s), fmt.Sprintf("registration.required_scopes[%d]", i),
+			fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3: printable ASCII, no space, '\"' or '\\')", s)})
+	}
+	return append(checks, extendedMetadataChecks(r.ExtendedMetadata)...)
+}
+
+// extendedMetadataChecks: names become JSON member names, and '#' is
+// reserved for language tags (client_name#fr, RFC 7591 §2.2).
+func extendedMetadataChecks(props []ExtendedProperty) []check {
+	var checks []check
+	seen := map[string]bool{}
+	for i, p := range props {
+		key := fmt.Sprintf("registration.extended_metadata[%d]", i)
+		checks = append(checks,
+			check{p.Name == "", key + ".name", "required"},
+			check{strings.Contains(p.Name, "#"), key + ".name", "must not contain '#' (reserved for language tags)"},
+			check{p.Name != "" && seen[p.Name], key + ".name", fmt.Sprintf("%q is listed twice", p.Name)},
+			problem(key+".type", oneOf(p.Type, propertyTypes)),
+		)
+		seen[p.Name] = true
+	}
+	return checks
+}
+
+func (m Management) checks() []check {
+	return []check{
+		{m.ClientSecretRetentionPeriod < 0, "management.client_secret_retention_period", "must not be negative"},
+		{m.RetainClientSecret && m.ClientSecretRetentionPeriod == 0, "management.client_secret_retention_period",
+			"must be > 0 when management.retain_client_secret is true"},
+	}
+}
+
+func (t InitialAccessTokens) checks() []check {
+	var checks []check
+	seen := map[string]bool{}
+	for i, is := range t.Issuers {
+		key := fmt.Sprintf("initial_access_tokens.issuers[%d]", i)
+		checks = append(checks,
+			problem(key+".issuer", absoluteURLProblem(is.Issuer)),
+			check{is.Issuer != "" && seen[is.Issuer], key + ".issuer", fmt.Sprintf("%q is listed twice", is.Issuer)},
+			check{is.JWKSURI == "", key + ".jwks_uri", "required"},
+			problem(key+".jwks_uri", httpURLProblem(is.JWKSURI)),
+			check{is.ClockSkew < 0 || is.ClockSkew > maxClockSkew, key + ".clock_skew",
+				fmt.Sprintf("%s is outside 0s..%s", is.ClockSkew, maxClockSkew)},
+			check{slices.Contains(is.Audience, ""), key + ".audience", "must not contain an empty value"},
+		)
+		seen[is.Issuer] = true
+	}
+	return checks
+}
+
+func (l LDAP) checks() []check {
+	checks := []check{
+		{len(l.URLs) == 0, "ldap.urls", "at least one ldap:// or ldaps:// URL is required"},
+		problem("ldap.bind_dn", dnProblem(l.BindDN)),
+		problem("ldap.base_dn", dnProblem(l.BaseDN)),
+		{l.BindPassword == "", "ldap.bind_password",
+			"required: set bind_password, bind_password_file or DCRGATE_LDAP_BIND_PASSWORD"},
+		{l.PoolSize < 1 || l.PoolSize > maxPoolSize, "ldap.pool_size", fmt.Sprintf("%d is outside 1..%d", l.PoolSize, maxPoolSize)},
+		{l.Timeout <= 0, "ldap.timeout", "must be > 0"},
+	}
+	for i, u := range l.URLs {
+		checks = append(checks, problem(fmt.Sprintf("ldap.urls[%d]", i), ldapURLProblem(u)))
+	}
+	return checks
+}
+
+// The helpers below return "" when the value is fine, else the reason.
+
+func oneOf(v string, allowed []string) string {
+	if slices.Contains(allowed, v) {
+		return ""
+	}
+	return fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func listenProblem(addr string) string {
+	if addr == "" {
+		return "required (host:port, e.g. \":8080\")"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Sprintf("%q: port must be a number 0..65535", addr)
+	}
+	return ""
+}
+
+// pathProblem: management lives at {path}/{client_id}, so a trailing slash
+// would double it.
+func pathProblem(p string) string {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("%q must start with '/'", p)
+	case strings.HasSuffix(p, "/"):
+		return fmt.Sprintf("%q must not end with '/'", p)
+	case strings.ContainsAny(p, "?# \t"):
+		return fmt.Sprintf("%q must be a plain path (no query, fragment or spaces)", p)
+	}
+	return ""
+}
+
+// externalURLProblem: registration_client_uri is external_url + path +
+// "/" + client_id, so a query, fragment or trailing slash would break it.
+func externalURLProblem(raw string) string {
+	if raw == "" {
+		return "" // required-ness is a separate rule
+	}
+	if p := httpURLProblem(raw); p != "" {
+		return p
+	}
+	u, _ := url.Parse(raw) // parsed fine above
+	switch {
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Sprintf("%q must not have a query or fragment", raw)
+	case strings.HasSuffix(u.Path, "/"):
+		return fmt.Sprintf("%q must not end with '/'", raw)
+	}
+	return ""
+}
+
+// httpURLProblem requires an absolute http(s) URL, https unless the host is
+// loopback: registration access tokens (external_url) and signing keys
+// (jwks_uri) must not cross a network in clear (RFC 7591 §5).
+func httpURLProblem(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	if p := absoluteURLProblem(raw); p != "" {
+		return p
+	}
+	u, _ := url.Parse(raw)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q must be an http(s) URL", raw)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return fmt.Sprintf("%q must use https (http is allowed only for localhost and loopback addresses)", raw)
+	}
+	return ""
+}
+
+func absoluteURLProblem(raw string) string {
+	if raw == "" {
+		return "required"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Sprintf("%q is not an absolute URL (scheme://host/...)", raw)
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func ldapURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		return fmt.Sprintf("%q is not an ldap:// or ldaps:// URL with a host", raw)
+	}
+	return ""
+}
+
+func dnProblem(dn string) string {
+	if strings.TrimSpace(dn) == "" {
+		return "required"
+	}
+	if _, err := ldap.ParseDN(dn); err != nil {
+		return fmt.Sprintf("%q is not a DN: %v", dn, err)
+	}
+	return ""
+}
+
+// isScopeToken implements RFC 6749 §3.3:
+// scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+func isScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e || r == '"' || r == '\\' {
+			return false
+		}
+	}
+	return true
+}
