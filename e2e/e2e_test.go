@@ -1,0 +1,352 @@
+// Package e2e drives the built dcrgate binary the way an operator runs it:
+// `dcrgate serve` with a YAML file, against a real slapd loaded with the
+// shipped schema and a real JWKS issuer, over HTTP only.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/dcrgate/dcrgate/iat/devissuer"
+	"github.com/dcrgate/dcrgate/ldapstore/slapdtest"
+)
+
+var binary string
+
+// TestMain builds the binary once for all tests.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dcrgate-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "dcrgate")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/dcrgate")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building dcrgate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// gateway is a running `dcrgate serve`.
+type gateway struct {
+	endpoint  string
+	telemetry string
+	logs      *bytes.Buffer
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe writes a config for slapd and the issuer, starts the binary and
+// waits until it answers.
+func startServe(t *testing.T, srv *slapdtest.Server, issuer *devissuer.Issuer, jwksURL string) *gateway {
+	t.Helper()
+	apiAddr, telemetryAddr := freeAddr(t), freeAddr(t)
+	cfg := fmt.Sprintf(`listen: %q
+external_url: http://%s
+registration:
+  enabled: true
+  required_scopes: [dcr]
+management:
+  enabled: true
+initial_access_tokens:
+  issuers:
+    - issuer: %s
+      jwks_uri: %s
+ldap:
+  urls: [%s]
+  bind_dn: %q
+  base_dn: %q
+  timeout: 2s
+metrics:
+  listen: %q
+log:
+  level: debug
+`, apiAddr, apiAddr, issuer.Issuer(), jwksURL, srv.URL, srv.BindDN, srv.BaseDN, telemetryAddr)
+	path := filepath.Join(t.TempDir(), "dcrgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--config", path)
+	cmd.Env = append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+srv.BindPassword)
+	gw := &gateway{endpoint: "http://" + apiAddr + "/as/clients.oauth2", telemetry: "http://" + telemetryAddr, logs: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = gw.logs, gw.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("dcrgate logs:\n%s", gw.logs)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(gw.telemetry + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return gw
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dcrgate did not become ready: %v\n%s", err, gw.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
+
+func call(t *testing.T, method, url, bearer string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	out := reply{status: res.StatusCode, header: res.Header}
+	raw, _ := io.ReadAll(res.Body)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s: non-JSON body %q", method, url, raw)
+		}
+	}
+	return out
+}
+
+func wantStatus(t *testing.T, step string, r reply, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d: %v", step, r.status, status, r.body)
+	}
+}
+
+// TestServeLifecycle registers, reads, updates and deletes a client through
+// the binary and checks what the directory holds at each step.
+func TestServeLifecycle(t *testing.T) {
+	srv := slapdtest.Start(t)
+	issuer, err := devissuer.New("https://as.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(issuer.JWKSHandler())
+	defer jwks.Close()
+	gw := startServe(t, srv, issuer, jwks.URL)
+	iat, err := issuer.Mint("team-a", []string{"dcr"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := directory{t: t, srv: srv}
+
+	wantStatus(t, "register without token", call(t, "POST", gw.endpoint, "", map[string]any{"redirect_uris": []string{"https://a.example/cb"}}), 401)
+	reg := call(t, "POST", gw.endpoint, iat, map[string]any{
+		"redirect_uris": []string{"https://app.example.com/cb"}, "client_name": "E2E App", "client_name#de": "E2E-Anwendung",
+	})
+	wantStatus(t, "register", reg, 201)
+	id, secret, rat := reg.str("client_id"), reg.str("client_secret"), reg.str("registration_access_token")
+	if reg.str("registration_client_uri") != gw.endpoint+"/"+id {
+		t.Fatalf("registration_client_uri = %q", reg.str("registration_client_uri"))
+	}
+	dir.wantNoClearText(id, secret, rat)
+	dir.wantBind(id, secret, true)
+
+	got := call(t, "GET", gw.endpoint+"/"+id, rat, nil)
+	wantStatus(t, "read", got, 200)
+	secret2, rat2 := got.str("client_secret"), got.str("registration_access_token")
+	if secret2 == secret || rat2 == rat || got.str("client_name#de") != "E2E-Anwendung" {
+		t.Fatalf("read did not rotate or lost metadata: %v", got.body)
+	}
+	dir.wantBind(id, secret, false)
+	dir.wantBind(id, secret2, true)
+	wantStatus(t, "read with the old token", call(t, "GET", gw.endpoint+"/"+id, rat, nil), 401)
+	dir.wantNoClearText(id, secret, rat, secret2, rat2)
+
+	put := call(t, "PUT", gw.endpoint+"/"+id, rat2, map[string]any{
+		"client_id": id, "client_secret": secret2, "redirect_uris": []string{"https://app.example.com/new"}, "client_name": "Renamed",
+	})
+	wantStatus(t, "update", put, 200)
+	secret3, rat3 := put.str("client_secret"), put.str("registration_access_token")
+	if put.str("client_name") != "Renamed" {
+		t.Fatalf("update not applied: %v", put.body)
+	}
+	if _, ok := put.body["client_name#de"]; ok {
+		t.Fatal("PUT is a full replacement, but an omitted field survived")
+	}
+	if v := dir.attr(id, "dcrRedirectURI"); len(v) != 1 || v[0] != "https://app.example.com/new" {
+		t.Fatalf("searchable redirect URIs in the directory: %v", v)
+	}
+	dir.wantBind(id, secret3, true)
+	dir.wantNoClearText(id, secret2, rat2, secret3, rat3)
+
+	wantStatus(t, "delete", call(t, "DELETE", gw.endpoint+"/"+id, rat3, nil), 204)
+	wantStatus(t, "read after delete", call(t, "GET", gw.endpoint+"/"+id, rat3, nil), 401)
+	if dir.exists(id) {
+		t.Fatal("entry still in the directory after DELETE")
+	}
+
+	// Directory down: 503 with Retry-After, never a 500.
+	srv.Stop()
+	down := call(t, "POST", gw.endpoint, iat, map[string]any{"redirect_uris": []string{"https://app.example.com/cb"}})
+	wantStatus(t, "register with the directory down", down, 503)
+	if down.str("error") != "temporarily_unavailable" || down.header.Get("Retry-After") == "" {
+		t.Fatalf("directory down: %v %v", down.body, down.header)
+	}
+	if strings.Contains(gw.logs.String(), secret3) || strings.Contains(gw.logs.String(), rat3) || strings.Contains(gw.logs.String(), iat) {
+		t.Fatal("a credential appeared in the logs")
+	}
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		mentions   []string
+	}{
+		{"fail/unknown key", "registration:\n  pathh: /x\n", []string{`unknown key "registration.pathh"`}},
+		{"fail/every problem at once", "registration:\n  enabled: true\nmanagement:\n  enabled: true\nldap:\n  pool_size: 0\n",
+			[]string{"external_url", "ldap.pool_size", "ldap.urls", "initial_access_tokens"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(binary, "serve", "--config", path).CombinedOutput()
+			if err == nil {
+				t.Fatalf("serve accepted a bad config: %s", out)
+			}
+			for _, want := range tt.mentions {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("error output does not mention %s:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// directory reads slapd directly, as an auditor would.
+type directory struct {
+	t   *testing.T
+	srv *slapdtest.Server
+}
+
+func (d directory) conn() *ldap.Conn {
+	d.t.Helper()
+	c, err := ldap.DialURL(d.srv.URL)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := c.Bind(d.srv.BindDN, d.srv.BindPassword); err != nil {
+		d.t.Fatal(err)
+	}
+	return c
+}
+
+func (d directory) dn(id string) string {
+	return "dcrClientId=" + ldap.EscapeDN(id) + "," + d.srv.BaseDN
+}
+
+func (d directory) entry(id string) *ldap.Entry {
+	d.t.Helper()
+	c := d.conn()
+	defer c.Close()
+	res, err := c.Search(ldap.NewSearchRequest(d.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"*", "+"}, nil))
+	if err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return nil
+		}
+		d.t.Fatal(err)
+	}
+	return res.Entries[0]
+}
+
+func (d directory) exists(id string) bool { return d.entry(id) != nil }
+
+func (d directory) attr(id, name string) []string {
+	d.t.Helper()
+	e := d.entry(id)
+	if e == nil {
+		d.t.Fatalf("no entry for %s", id)
+	}
+	return e.GetAttributeValues(name)
+}
+
+// wantNoClearText fails if any attribute value of the entry contains one of
+// the credentials.
+func (d directory) wantNoClearText(id string, credentials ...string) {
+	d.t.Helper()
+	e := d.entry(id)
+	for _, a := range e.Attributes {
+		for _, v := range a.Values {
+			for _, c := range credentials {
+				if strings.Contains(v, c) {
+					d.t.Fatalf("attribute %s holds a credential in clear text", a.Name)
+				}
+			}
+		}
+	}
+}
+
+// wantBind binds as the client's entry: how an AS verifies client_secret_basic
+// against the directory.
+func (d directory) wantBind(id, secret string, ok bool) {
+	d.t.Helper()
+	c, err := ldap.DialURL(d.srv.URL)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Bind(d.dn(id), secret)
+	if ok && err != nil {
+		d.t.Fatalf("bind as the client with its current secret: %v", err)
+	}
+	if !ok && err == nil {
+		d.t.Fatal("bind as the client succeeded with a rotated-out secret")
+	}
+}
