@@ -1,0 +1,94 @@
+// Package ldapstore keeps clients in an LDAP directory, one entry per client
+// in the schema dcrgate ships (package schema). It implements store.Store
+// with a pool of bound connections that fails over between servers, and
+// compare-and-swap updates on the dcrRevision attribute that work on every
+// directory without server-side transactions.
+package ldapstore
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is the directory connection. A thin mapping from config.LDAP is the
+// caller's job; the YAML looks like this:
+//
+//	ldap:
+//	  urls: [ldaps://ldap1:636, ldaps://ldap2:636]   # tried in order
+//	  bind_dn: cn=dcrgate,ou=services,dc=example,dc=org
+//	  bind_password_file: /run/secrets/ldap
+//	  base_dn: ou=clients,dc=example,dc=org
+//	  pool_size: 8
+//	  timeout: 5s
+//
+// The bind DN needs read, write and delete on entries under BaseDN,
+// including read and write on userPassword.
+type Config struct {
+	// URLs are ldap://, ldaps:// or ldapi:// URLs, tried in order on every
+	// dial: the first one that answers wins.
+	URLs         []string
+	BindDN       string
+	BindPassword string
+	// BaseDN is the parent of the client entries; it must exist.
+	BaseDN string
+	// PoolSize caps the open connections (default 8).
+	PoolSize int
+	// Timeout bounds dialing, waiting for a free connection and each
+	// operation (default 5s).
+	Timeout time.Duration
+	// SecretScheme is the password scheme the directory verifies on bind and
+	// in which callers must hash new secrets (default "{SSHA512}").
+	SecretScheme string
+	// TLS configures ldaps:// connections; nil uses the system roots.
+	TLS *tls.Config
+}
+
+// Defaults applied by New.
+const (
+	DefaultPoolSize     = 8
+	DefaultTimeout      = 5 * time.Second
+	DefaultSecretScheme = "{SSHA512}"
+)
+
+// supportedSchemes are the schemes Debian's slapd verifies with the modules
+// slapdtest loads.
+var supportedSchemes = map[string]bool{"{SSHA512}": true, "{ARGON2}": true}
+
+func (c Config) withDefaults() Config {
+	if c.PoolSize == 0 {
+		c.PoolSize = DefaultPoolSize
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.SecretScheme == "" {
+		c.SecretScheme = DefaultSecretScheme
+	}
+	return c
+}
+
+// validate reports every problem at once, so one restart fixes them all.
+func (c Config) validate() error {
+	var errs []error
+	if len(c.URLs) == 0 {
+		errs = append(errs, errors.New("no LDAP URLs"))
+	}
+	if c.BaseDN == "" {
+		errs = append(errs, errors.New("no base DN"))
+	}
+	if c.PoolSize < 0 {
+		errs = append(errs, fmt.Errorf("pool size %d is negative", c.PoolSize))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
+	}
+	if !supportedSchemes[c.SecretScheme] {
+		errs = append(errs, fmt.Errorf("secret scheme %q is not supported", c.SecretScheme))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ldapstore: invalid config: %w", err)
+	}
+	return nil
+}

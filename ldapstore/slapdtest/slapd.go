@@ -1,0 +1,268 @@
+// Package slapdtest runs a real, throwaway OpenLDAP slapd loaded with the
+// shipped dcrgate schema: for tests (Start) and for `dcrgate dev --ldap`
+// (Launch). Each server lives in its own directory on its own loopback port,
+// so parallel test binaries never meet.
+package slapdtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/dcrgate/dcrgate/schema"
+)
+
+// ErrNotInstalled means slapd or slapadd is not on this machine.
+var ErrNotInstalled = errors.New("slapdtest: slapd/slapadd not installed")
+
+// errExited means slapd exited by itself before it was ready.
+var errExited = errors.New("slapdtest: slapd exited during start-up")
+
+// How long a server may take to come up and to go down before it is killed.
+const (
+	readyTimeout = 15 * time.Second
+	stopTimeout  = 5 * time.Second
+	portAttempts = 5
+)
+
+// Server is one running slapd.
+type Server struct {
+	// URL is ldap://127.0.0.1:PORT.
+	URL string
+	// BindDN and BindPassword are the database's rootdn and its password.
+	BindDN       string
+	BindPassword string
+	// BaseDN is the (initially empty) parent of client entries.
+	BaseDN string
+	// Suffix is the naming context, the parent of BaseDN.
+	Suffix string
+	// Dir holds the configuration, the database and slapd.log.
+	Dir string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+	log  *syncBuffer
+}
+
+// Launch configures a new slapd in dir (which should be empty) and starts
+// it. ctx bounds the start-up only: the server runs until Stop.
+func Launch(ctx context.Context, dir string) (*Server, error) {
+	slapd, slapadd, err := binaries()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{BindDN: AdminDN, BindPassword: randomPassword(), BaseDN: ClientsDN, Suffix: Suffix, Dir: dir}
+	if err := s.configure(ctx, slapadd); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(port)
+		err = s.start(ctx, slapd)
+		switch {
+		case err == nil:
+			return s, nil
+		case !errors.Is(err, errExited) || attempt == portAttempts:
+			return nil, err
+		}
+		// slapd exited at once, most likely because another process took
+		// the port between freePort and bind: try another one.
+	}
+}
+
+// binaries finds slapd and slapadd on PATH or in /usr/sbin, where Debian
+// puts them (and where a non-root PATH often does not look).
+func binaries() (slapd, slapadd string, err error) {
+	find := func(name string) (string, error) {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+		p := filepath.Join("/usr/sbin", name)
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%w: %s", ErrNotInstalled, name)
+		}
+		return p, nil
+	}
+	if slapd, err = find("slapd"); err != nil {
+		return "", "", err
+	}
+	slapadd, err = find("slapadd")
+	return slapd, slapadd, err
+}
+
+// configure builds cn=config and the base entries offline with slapadd, so
+// the server starts with its final content and no bootstrapping over LDAP.
+func (s *Server) configure(ctx context.Context, slapadd string) error {
+	confDir, dataDir := filepath.Join(s.Dir, "slapd.d"), filepath.Join(s.Dir, "data")
+	for _, d := range []string{confDir, dataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("slapdtest: %w", err)
+		}
+	}
+	schemaPath := filepath.Join(s.Dir, "dcrgate.ldif")
+	files := map[string][]byte{
+		schemaPath:                          schema.OpenLDAPLDIF(),
+		filepath.Join(s.Dir, "config.ldif"): []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword))),
+		filepath.Join(s.Dir, "base.ldif"):   []byte(baseLDIF()),
+	}
+	for path, content := range files {
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			return fmt.Errorf("slapdtest: %w", err)
+		}
+	}
+	if err := run(ctx, slapadd, "-F", confDir, "-n0", "-l", filepath.Join(s.Dir, "config.ldif")); err != nil {
+		return err
+	}
+	return run(ctx, slapadd, "-F", confDir, "-b", Suffix, "-l", filepath.Join(s.Dir, "base.ldif"))
+}
+
+// run runs a set-up command, returning its output in the error.
+func run(ctx context.Context, name string, args ...string) error {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("slapdtest: %s %v: %w\n%s", filepath.Base(name), args, err, out)
+	}
+	return nil
+}
+
+// freePort asks the kernel for an unused loopback port. Another process may
+// take it before slapd binds it; Launch retries in that case.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("slapdtest: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs slapd in the foreground (-d keeps it attached, so its PID is
+// the one we stop) and waits until it accepts a bind.
+func (s *Server) start(ctx context.Context, slapd string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = &syncBuffer{}
+	cmd := exec.Command(slapd, "-F", filepath.Join(s.Dir, "slapd.d"), "-h", s.URL+"/", "-d", "0")
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("slapdtest: start slapd: %w", err)
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(s.done)
+	if err := s.waitReady(ctx); err != nil {
+		s.stopLocked()
+		return fmt.Errorf("%w\nslapd output:\n%s", err, s.log)
+	}
+	return nil
+}
+
+// waitReady polls with a real connect and bind: a listening socket alone
+// does not prove the database and schema loaded.
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	for {
+		err := s.ping()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("%w (%v)", errExited, err)
+		case <-ctx.Done():
+			return fmt.Errorf("slapdtest: slapd not ready at %s: %w (last error: %v)", s.URL, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) ping() error {
+	conn, err := ldap.DialURL(s.URL, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Bind(s.BindDN, s.BindPassword)
+}
+
+// exited reports whether the last started slapd has exited.
+func (s *Server) exited() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil {
+		return true
+	}
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop terminates slapd: SIGTERM, then SIGKILL if it is still running after
+// a grace period. Stopping a stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+func (s *Server) stopLocked() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+// Restart stops slapd and starts it again on the same URL with the same
+// data, for failover and reconnect tests.
+func (s *Server) Restart(ctx context.Context) error {
+	slapd, _, err := binaries()
+	if err != nil {
+		return err
+	}
+	s.Stop()
+	return s.start(ctx, slapd)
+}
+
+// syncBuffer collects slapd's output, written by exec's copying goroutine
+// and read by whoever reports a failure.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

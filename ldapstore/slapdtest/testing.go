@@ -1,0 +1,63 @@
+package slapdtest
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// RequireEnv names the variable that turns a missing slapd from a skip into
+// a failure; CI sets it so the LDAP tests can never silently not run.
+const RequireEnv = "DCRGATE_REQUIRE_SLAPD"
+
+// Require skips t when slapd is not installed, or fails it when RequireEnv
+// is set to 1.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, _, err := binaries(); err != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("%v, and %s=1", err, RequireEnv)
+		}
+		t.Skipf("%v: install Debian's slapd package to run this test (set %s=1 to make this a failure)", err, RequireEnv)
+	}
+}
+
+// Start runs a throwaway slapd for the test, stopped and removed when the
+// test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	Require(t)
+	s, err := Launch(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop) // registered after TempDir's, so it runs first
+	return s
+}
+
+var ouCounter atomic.Int64
+
+// NewOU adds a fresh, empty organizational unit under Suffix and returns its
+// DN: a cheap way to give each test its own empty client base.
+func (s *Server) NewOU() (string, error) {
+	name := fmt.Sprintf("t%d", ouCounter.Add(1))
+	dn := fmt.Sprintf("ou=%s,%s", ldap.EscapeDN(name), s.Suffix)
+	conn, err := ldap.DialURL(s.URL)
+	if err != nil {
+		return "", fmt.Errorf("slapdtest: %w", err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(s.BindDN, s.BindPassword); err != nil {
+		return "", fmt.Errorf("slapdtest: %w", err)
+	}
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"top", "organizationalUnit"})
+	add.Attribute("ou", []string{name})
+	if err := conn.Add(add); err != nil {
+		return "", fmt.Errorf("slapdtest: add %s: %w", dn, err)
+	}
+	return dn, nil
+}
