@@ -14,6 +14,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/schema"
 )
 
@@ -26,10 +27,10 @@ var (
 	ErrInvalidRecord = errors.New("ldapstore: record does not fit the directory schema")
 )
 
-// validID matches the client IDs the gateway generates (URL-safe, no
-// characters with a meaning in DNs or filters), checked before any ID
-// reaches a DN so that nothing a caller sends is parsed as LDAP syntax.
-var validID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+// validID is the one definition of a client ID's shape (no characters with
+// a meaning in DNs or filters), checked before any ID reaches a DN so that
+// nothing a caller sends is parsed as LDAP syntax.
+var validID = credentials.ValidClientID
 
 // timeLayout is GeneralizedTime in UTC to the second (RFC 4517 §3.3.13).
 const timeLayout = "20060102150405Z"

@@ -60,7 +60,7 @@ func (s *Store) SecretScheme() string { return s.cfg.SecretScheme }
 // Create implements store.Store: one Add, whose entryAlreadyExists (68) is
 // the collision signal.
 func (s *Store) Create(ctx context.Context, r client.Record) error {
-	if !validID.MatchString(r.ID) {
+	if !validID(r.ID) {
 		return ErrInvalidID
 	}
 	r.Revision = 1
@@ -94,7 +94,7 @@ func (s *Store) Get(ctx context.Context, id string) (client.Record, error) {
 // read returns the record and the entry's attributes as stored, which
 // Update diffs against.
 func (s *Store) read(ctx context.Context, id string) (client.Record, attrs, error) {
-	if !validID.MatchString(id) {
+	if !validID(id) {
 		return client.Record{}, nil, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
 	req := ldap.NewSearchRequest(dn(id, s.cfg.BaseDN), ldap.ScopeBaseObject, ldap.NeverDerefAliases,

@@ -1,0 +1,112 @@
+package iat_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcrgate/dcrgate/iat"
+	"github.com/dcrgate/dcrgate/iat/devissuer"
+)
+
+// jwksServer serves h and counts the requests it answers.
+type jwksServer struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+func serveJWKS(t testing.TB, h http.Handler) *jwksServer {
+	t.Helper()
+	s := &jwksServer{}
+	s.Server = httptest.NewServer(s.count(h))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *jwksServer) count(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// closedAddr returns a loopback address nothing listens on (until a test
+// starts a server there).
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+func newIssuer(t testing.TB, name string) *devissuer.Issuer {
+	t.Helper()
+	iss, err := devissuer.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func newValidator(t testing.TB, cfg iat.JWKSConfig) *iat.JWKSValidator {
+	t.Helper()
+	v, err := iat.NewJWKSValidator(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	return v
+}
+
+func mint(t testing.TB, iss *devissuer.Issuer, opts ...devissuer.MintOption) string {
+	t.Helper()
+	tok, err := iss.Mint("alice", []string{"dcr", "openid"}, time.Minute, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// craft builds a compact JWS by hand, for tokens no library would sign.
+func craft(t testing.TB, header, claims map[string]any, sign func(input []byte) []byte) string {
+	t.Helper()
+	input := b64json(t, header) + "." + b64json(t, claims)
+	return input + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(input)))
+}
+
+func b64json(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hs256(secret []byte) func([]byte) []byte {
+	return func(input []byte) []byte {
+		m := hmac.New(sha256.New, secret)
+		m.Write(input)
+		return m.Sum(nil)
+	}
+}
+
+func validClaims(issuer string) map[string]any {
+	now := time.Now()
+	return map[string]any{"iss": issuer, "sub": "mallory", "scope": "dcr",
+		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+}
