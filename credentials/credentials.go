@@ -64,3 +64,23 @@ func random(n int) []byte {
 	_, _ = rand.Read(b)
 	return b
 }
+
+// ValidClientID reports whether id has the shape of a client ID this gateway
+// issues or accepts: 1 to 64 characters of lowercase letters, digits, '-'
+// and '_'. IDs from request paths are checked against it before they are
+// used anywhere, so no caller-chosen text ever reaches a DN or filter.
+func ValidClientID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !isIDChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isIDChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}

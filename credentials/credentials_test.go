@@ -108,3 +108,27 @@ func BenchmarkSSHA512Hash(b *testing.B) {
 		_, _ = h.Hash(s)
 	}
 }
+
+func TestValidClientID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{NewClientID(), true},
+		{"my-client_01", true},
+		{strings.Repeat("a", 64), true},
+		{"", false},
+		{strings.Repeat("a", 65), false},
+		{"Upper", false},
+		{"a*", false},
+		{"a,ou=x", false},
+		{"a)(b", false},
+		{"a\x00", false},
+		{"ünï", false},
+	}
+	for _, tt := range tests {
+		if got := ValidClientID(tt.id); got != tt.want {
+			t.Errorf("ValidClientID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}
