@@ -1,0 +1,220 @@
+package client
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// checkRedirectURIs checks redirect_uris (RFC 7591 §2): required when a
+// grant type uses the authorization endpoint (authorization_code, implicit),
+// and each one acceptable for the client's application_type. Errors are
+// invalid_redirect_uri (RFC 7591 §3.2.2). The URI itself is not echoed in the
+// description; its index is.
+func (m *Metadata) checkRedirectURIs() error {
+	if len(m.RedirectURIs) == 0 {
+		if slices.Contains(m.GrantTypes, GrantAuthorizationCode) || slices.Contains(m.GrantTypes, GrantImplicit) {
+			return invalidRedirectURI("redirect_uris is required with the authorization_code and implicit grant types (RFC 7591 §2)")
+		}
+		return nil
+	}
+	implicit := slices.Contains(m.GrantTypes, GrantImplicit)
+	for i, raw := range m.RedirectURIs {
+		if problem := redirectURIProblem(raw, m.ApplicationType, implicit); problem != "" {
+			return invalidRedirectURI("redirect_uris[%d] %s", i, problem)
+		}
+	}
+	return nil
+}
+
+// redirectURIProblem describes what is wrong with one redirect URI, or
+// returns "" when it is acceptable.
+func redirectURIProblem(raw, applicationType string, implicit bool) string {
+	u, problem := parseAbsoluteURI(raw)
+	if problem == "" {
+		problem = redirectShapeProblem(u, raw)
+	}
+	switch {
+	case problem != "":
+		return problem
+	case applicationType == "native":
+		return nativeRedirectProblem(u)
+	default:
+		return webRedirectProblem(u, implicit)
+	}
+}
+
+// redirectShapeProblem: RFC 6749 §3.1.2 — "The endpoint URI MUST NOT include
+// a fragment component". Userinfo is refused too: RFC 3986 §3.2.1 deprecates
+// passwords in URIs and "user@host" is a classic way to disguise a host.
+func redirectShapeProblem(u *url.URL, raw string) string {
+	switch {
+	case strings.Contains(raw, "#"):
+		return "must not contain a fragment (RFC 6749 §3.1.2)"
+	case u.User != nil:
+		return "must not contain userinfo"
+	}
+	return ""
+}
+
+// webRedirectProblem applies the rules for web clients. OpenID Connect
+// Registration §2: web clients using the implicit grant "MUST only register
+// URLs using the https scheme as redirect_uris; they MUST NOT use localhost as
+// the hostname". Otherwise https is required, except that http is allowed on
+// a loopback host, as OAuth 2.1 §2.3.1 allows and MCP clients that run a
+// local callback listener expect.
+func webRedirectProblem(u *url.URL, implicit bool) string {
+	switch {
+	case implicit && (u.Scheme != "https" || isLoopbackHost(u.Hostname())):
+		return "must be an https URL on a non-loopback host with the implicit grant (OpenID Connect Registration §2)"
+	case u.Scheme == "https":
+		return hostProblem(u)
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return ""
+	}
+	return "must be an https URL, or an http URL on a loopback host (127.0.0.1, [::1] or localhost)"
+}
+
+// nativeRedirectProblem applies RFC 8252 §7 for native apps: a loopback
+// http URL with any port (§7.3), a claimed https URL (§7.2), or a private-use
+// URI scheme, which §7.1 says must be a reverse domain name
+// ("com.example.app"), i.e. contain a period, so apps do not collide.
+func nativeRedirectProblem(u *url.URL) string {
+	switch u.Scheme {
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return ""
+		}
+		return "may use http only on a loopback host for native clients (RFC 8252 §7.3)"
+	case "https":
+		return hostProblem(u)
+	}
+	if !strings.Contains(u.Scheme, ".") {
+		return "must use a private-use URI scheme in reverse domain name form, such as com.example.app (RFC 8252 §7.1)"
+	}
+	return ""
+}
+
+// isLoopbackHost reports whether host names the loopback interface: an IPv4
+// or IPv6 loopback address (RFC 8252 §7.3), or "localhost".
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.IsLoopback()
+}
+
+func hostProblem(u *url.URL) string {
+	if u.Host == "" {
+		return "must have a host"
+	}
+	return ""
+}
+
+// parseAbsoluteURI parses raw as an absolute URI (RFC 3986 §4.3: it has a
+// scheme). Whitespace is refused outright rather than left to each parser.
+func parseAbsoluteURI(raw string) (*url.URL, string) {
+	if strings.IndexFunc(raw, unicode.IsSpace) >= 0 {
+		return nil, "must not contain whitespace"
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, "is not a valid URI"
+	case !u.IsAbs():
+		return nil, "must be an absolute URI"
+	}
+	return u, ""
+}
+
+// uriRule describes what is wrong with a parsed URI member, or returns "".
+type uriRule func(u *url.URL, raw string) string
+
+// webPageURI is for URIs shown to end users as links or images (client_uri,
+// logo_uri, tos_uri, policy_uri): only http(s), so that a consent page never
+// renders a javascript: or data: URI a client chose.
+func webPageURI(u *url.URL, _ string) string {
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "must be an http or https URL"
+	}
+	return hostProblem(u)
+}
+
+// httpsURI is for URIs the authorization server fetches or sends users to
+// on the client's behalf (jwks_uri, sector_identifier_uri,
+// initiate_login_uri, request_uris): OpenID Connect Registration §2 requires
+// https for each.
+func httpsURI(u *url.URL, _ string) string {
+	if u.Scheme != "https" {
+		return "must be an https URL (OpenID Connect Registration §2)"
+	}
+	return hostProblem(u)
+}
+
+// logoutRedirectURI is for post_logout_redirect_uris, redirection endpoints
+// like redirect_uris: absolute, without fragment or userinfo.
+func logoutRedirectURI(u *url.URL, raw string) string { return redirectShapeProblem(u, raw) }
+
+// anyAbsoluteURI accepts any absolute URI (tls_client_auth_san_uri names a
+// certificate SAN, which may use any scheme).
+func anyAbsoluteURI(*url.URL, string) string { return "" }
+
+// uriRules lists the URI members other than redirect_uris, with their rule.
+// Language-tagged variants follow the rule of their base member.
+var uriRules = map[string]uriRule{
+	"client_uri":                webPageURI,
+	"logo_uri":                  webPageURI,
+	"tos_uri":                   webPageURI,
+	"policy_uri":                webPageURI,
+	"jwks_uri":                  httpsURI,
+	"sector_identifier_uri":     httpsURI,
+	"initiate_login_uri":        httpsURI,
+	"request_uris":              httpsURI,
+	"post_logout_redirect_uris": logoutRedirectURI,
+	"tls_client_auth_san_uri":   anyAbsoluteURI,
+}
+
+// uriMembers are the keys of uriRules in a fixed order, so that the first
+// problem reported does not vary from run to run.
+var uriMembers = slices.Sorted(maps.Keys(uriRules))
+
+// checkURIs applies uriRules to every URI member and language-tagged variant.
+func (m *Metadata) checkURIs() error {
+	for _, name := range uriMembers {
+		multi := fieldsByName[name].kind == kindStrings
+		for i, raw := range m.stringValues(name) {
+			member := name
+			if multi {
+				member = fmt.Sprintf("%s[%d]", name, i)
+			}
+			if err := checkURI(member, raw, uriRules[name]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Localized)) {
+		base, _, _ := strings.Cut(name, "#")
+		if rule, ok := uriRules[base]; ok {
+			if err := checkURI(name, m.Localized[name], rule); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkURI(member, raw string, rule uriRule) error {
+	u, problem := parseAbsoluteURI(raw)
+	if problem == "" {
+		problem = rule(u, raw)
+	}
+	if problem != "" {
+		return invalidMetadata("%s %s", member, problem)
+	}
+	return nil
+}
