@@ -1,4 +1,4 @@
-# dcrgate — common tasks. `make test` is the test command CI and the README use.
+# dcrgate — common tasks. `make test` runs the README's test command, as CI does.
 GO ?= go
 
 .PHONY: test build dev vet fmt bench

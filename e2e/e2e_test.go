@@ -63,8 +63,8 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServe writes a config for slapd and the issuer, starts the binary and
-// waits until it answers.
-func startServe(t *testing.T, srv *slapdtest.Server, issuer *devissuer.Issuer, jwksURL string) *gateway {
+// waits until it answers. env adds DCRGATE_* overrides.
+func startServe(t *testing.T, srv *slapdtest.Server, issuer *devissuer.Issuer, jwksURL string, env ...string) *gateway {
 	t.Helper()
 	apiAddr, telemetryAddr := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`listen: %q
@@ -93,7 +93,7 @@ log:
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, "serve", "--config", path)
-	cmd.Env = append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+srv.BindPassword)
+	cmd.Env = append(append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+srv.BindPassword), env...)
 	gw := &gateway{endpoint: "http://" + apiAddr + "/as/clients.oauth2", telemetry: "http://" + telemetryAddr, logs: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = gw.logs, gw.logs
 	if err := cmd.Start(); err != nil {
@@ -348,5 +348,24 @@ func (d directory) wantBind(id, secret string, ok bool) {
 	}
 	if !ok && err == nil {
 		d.t.Fatal("bind as the client succeeded with a rotated-out secret")
+	}
+}
+
+// TestServeRegistrationDisabled checks PingFederate's default: registration
+// off, every request 404, and a start-up log that says so.
+func TestServeRegistrationDisabled(t *testing.T) {
+	srv := slapdtest.Start(t)
+	issuer, err := devissuer.New("https://as.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(issuer.JWKSHandler())
+	defer jwks.Close()
+	gw := startServe(t, srv, issuer, jwks.URL, "DCRGATE_REGISTRATION_ENABLED=false")
+	tok, _ := issuer.Mint("team-a", []string{"dcr"}, time.Hour)
+	res := call(t, "POST", gw.endpoint, tok, map[string]any{"redirect_uris": []string{"https://app.example.com/cb"}})
+	wantStatus(t, "register while disabled", res, 404)
+	if !strings.Contains(gw.logs.String(), "DYNAMIC CLIENT REGISTRATION IS DISABLED") {
+		t.Fatalf("start-up log does not say registration is off:\n%s", gw.logs)
 	}
 }

@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDevCommand runs the README's first command the way a new user does and
+// follows the printed instructions: source the two variables, register.
+func TestDevCommand(t *testing.T) {
+	cmd := exec.Command(binary, "dev", "--listen", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	vars := readBanner(t, stdout)
+	endpoint, token := vars["DCRGATE_REGISTRATION_ENDPOINT"], vars["DCRGATE_INITIAL_ACCESS_TOKEN"]
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint, "/as/clients.oauth2") || token == "" {
+		t.Fatalf("banner: %v", vars)
+	}
+	if !strings.Contains(vars["curl"], "$DCRGATE_REGISTRATION_ENDPOINT") {
+		t.Fatalf("no curl line in the banner: %v", vars)
+	}
+	reg := call(t, "POST", endpoint, token, map[string]any{"client_name": "My App", "redirect_uris": []string{"http://127.0.0.1:3000/callback"}})
+	wantStatus(t, "register in dev mode", reg, 201)
+	got := call(t, "GET", reg.str("registration_client_uri"), reg.str("registration_access_token"), nil)
+	wantStatus(t, "read in dev mode", got, 200)
+	wantStatus(t, "register with a forged token", call(t, "POST", endpoint, token+"x", map[string]any{"redirect_uris": []string{"https://a.example/cb"}}), 401)
+}
+
+// readBanner reads the variables and the curl line dev prints on start.
+func readBanner(t *testing.T, r interface{ Read([]byte) (int, error) }) map[string]string {
+	t.Helper()
+	vars := map[string]string{}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 64<<10)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("dev exited; banner so far: %v", vars)
+			}
+			if k, v, found := strings.Cut(line, "="); found && strings.HasPrefix(k, "DCRGATE_") {
+				vars[k] = v
+			}
+			if strings.HasPrefix(line, "# curl ") {
+				vars["curl"] = line
+				return vars
+			}
+		case <-timeout:
+			t.Fatalf("no banner from dev within 15s: %v", vars)
+		}
+	}
+}
