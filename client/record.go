@@ -41,6 +41,10 @@ type SecretHash struct {
 type Owner struct {
 	Issuer  string
 	Subject string
+	// TokenID identifies the initial access token used: its jti, or the
+	// SHA-256 of an opaque token. It lets a deployment cap registrations per
+	// token across replicas.
+	TokenID string
 }
 
 // CurrentSecret returns the current secret hash, or "" for a public client.

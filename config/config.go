@@ -82,6 +82,23 @@ type LDAP struct {
 	BaseDN           string        `yaml:"base_dn"`
 	PoolSize         int           `yaml:"pool_size"`
 	Timeout          time.Duration `yaml:"timeout"`
+	// SecretScheme is how client secrets are written to userPassword:
+	// {SSHA512}, {ARGON2}, {PBKDF2-SHA512} (the directory verifies them on
+	// bind), or cleartext-for-server-hashing for directories that hash on
+	// write (389-DS, PingDS), which then needs TLS.
+	SecretScheme string `yaml:"secret_scheme"`
+	// StartTLS upgrades ldap:// connections with the StartTLS operation.
+	StartTLS bool `yaml:"start_tls"`
+	// CAFile holds the PEM CA certificates that sign the directory's
+	// certificate; empty uses the system roots.
+	CAFile string `yaml:"ca_file"`
+	// ClientCertFile and ClientKeyFile, together, authenticate the gateway
+	// to the directory with a TLS client certificate.
+	ClientCertFile string `yaml:"client_cert_file"`
+	ClientKeyFile  string `yaml:"client_key_file"`
+	// InsecureSkipVerify disables certificate checks; for tests only, and
+	// logged loudly at start.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Metrics is the telemetry listener (/metrics, /healthz, /readyz).

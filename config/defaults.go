@@ -34,7 +34,7 @@ func Default() Config {
 			AllowClientDelete:             true,
 			ClientSecretRetentionPeriod:   24 * time.Hour,
 		},
-		LDAP:    LDAP{PoolSize: 8, Timeout: 5 * time.Second},
+		LDAP:    LDAP{PoolSize: 8, Timeout: 5 * time.Second, SecretScheme: "{SSHA512}"},
 		Metrics: Metrics{Listen: ":9090"},
 		Log:     Log{Level: "info", Format: "text"},
 	}

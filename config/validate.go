@@ -18,6 +18,7 @@ var (
 	logLevels     = []string{"debug", "info", "warn", "error"}
 	logFormats    = []string{"text", "json"}
 	propertyTypes = []string{"string", "strings", "boolean", "number"}
+	secretSchemes = []string{"{SSHA512}", "{ARGON2}", "{PBKDF2-SHA512}", SchemeServerHashing}
 )
 
 const (
@@ -149,11 +150,37 @@ func (l LDAP) checks() []check {
 			"required: set bind_password, bind_password_file or DCRGATE_LDAP_BIND_PASSWORD"},
 		{l.PoolSize < 1 || l.PoolSize > maxPoolSize, "ldap.pool_size", fmt.Sprintf("%d is outside 1..%d", l.PoolSize, maxPoolSize)},
 		{l.Timeout <= 0, "ldap.timeout", "must be > 0"},
+		problem("ldap.secret_scheme", oneOf(l.SecretScheme, secretSchemes)),
+		{(l.ClientCertFile == "") != (l.ClientKeyFile == ""), "ldap.client_cert_file",
+			"client_cert_file and client_key_file go together"},
+		{l.SecretScheme == SchemeServerHashing && !l.usesTLS(), "ldap.secret_scheme",
+			SchemeServerHashing + " sends secrets to the directory in clear: use ldaps:// URLs or start_tls"},
+	}
+	for i, u := range l.URLs {
+		checks = append(checks, check{l.StartTLS && strings.HasPrefix(strings.ToLower(u), "ldaps://"),
+			fmt.Sprintf("ldap.urls[%d]", i), "start_tls cannot be used with ldaps:// (already TLS)"})
 	}
 	for i, u := range l.URLs {
 		checks = append(checks, problem(fmt.Sprintf("ldap.urls[%d]", i), ldapURLProblem(u)))
 	}
 	return checks
+}
+
+// SchemeServerHashing is the ldap.secret_scheme for directories that hash
+// userPassword themselves on write.
+const SchemeServerHashing = "cleartext-for-server-hashing"
+
+// usesTLS reports whether every connection is encrypted.
+func (l LDAP) usesTLS() bool {
+	if l.StartTLS {
+		return true
+	}
+	for _, u := range l.URLs {
+		if !strings.HasPrefix(strings.ToLower(u), "ldaps://") {
+			return false
+		}
+	}
+	return len(l.URLs) > 0
 }
 
 // The helpers below return "" when the value is fine, else the reason.

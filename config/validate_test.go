@@ -42,6 +42,22 @@ func TestValidate(t *testing.T) {
 		{name: "ok/zero clock skew", edit: func(c *Config) { c.InitialAccessTokens.Issuers[0].ClockSkew = 0 }},
 		{name: "ok/ldap is not checked outside serve", edit: func(c *Config) { c.LDAP = LDAP{} }},
 
+		{name: "ok/server hashing over ldaps", serve: true, edit: func(c *Config) {
+			c.LDAP.SecretScheme, c.LDAP.URLs = SchemeServerHashing, []string{"ldaps://ds.example.org:636"}
+		}},
+		{name: "ok/server hashing with start_tls", serve: true, edit: func(c *Config) {
+			c.LDAP.SecretScheme, c.LDAP.URLs, c.LDAP.StartTLS = SchemeServerHashing, []string{"ldap://ds.example.org"}, true
+		}},
+		{name: "fail/server hashing without TLS", serve: true, edit: func(c *Config) {
+			c.LDAP.SecretScheme, c.LDAP.URLs = SchemeServerHashing, []string{"ldaps://a.example.org", "ldap://b.example.org"}
+		}, errors: []string{"ldap.secret_scheme: cleartext-for-server-hashing sends secrets"}},
+		{name: "fail/unknown secret scheme", serve: true, edit: func(c *Config) { c.LDAP.SecretScheme = "{MD5}" },
+			errors: []string{`ldap.secret_scheme: "{MD5}" is not one of`}},
+		{name: "fail/client cert without key", serve: true, edit: func(c *Config) { c.LDAP.ClientCertFile = "/etc/cert.pem" },
+			errors: []string{"ldap.client_cert_file: client_cert_file and client_key_file go together"}},
+		{name: "fail/start_tls with ldaps", serve: true, edit: func(c *Config) {
+			c.LDAP.StartTLS, c.LDAP.URLs = true, []string{"ldaps://ds.example.org"}
+		}, errors: []string{"ldap.urls[0]: start_tls cannot be used with ldaps://"}},
 		{name: "fail/listen empty", edit: func(c *Config) { c.Listen = "" }, errors: []string{"listen: required"}},
 		{name: "fail/listen not host:port", edit: func(c *Config) { c.Listen = "8080" }, errors: []string{`listen: "8080" is not host:port`}},
 		{name: "fail/listen bad port", edit: func(c *Config) { c.Listen = ":http2" }, errors: []string{"listen:", "port must be a number"}},

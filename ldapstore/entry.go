@@ -48,7 +48,7 @@ var managedAttrs = []string{
 	schema.AttrClientID, schema.AttrRevision, schema.AttrMetadata,
 	schema.AttrRedirectURI, schema.AttrGrantType, schema.AttrResponseType, schema.AttrScope,
 	schema.AttrTokenEndpointAuthMethod, schema.AttrSoftwareID, schema.AttrSoftwareVersion,
-	schema.AttrClientName, schema.AttrOwnerIssuer, schema.AttrOwnerSubject,
+	schema.AttrClientName, schema.AttrOwnerIssuer, schema.AttrOwnerSubject, schema.AttrOwnerTokenID,
 	schema.AttrIssuedAt, schema.AttrSecretExpiresAt, schema.AttrExpiresAt, schema.AttrDisabled,
 	schema.AttrRegistrationTokenHash, schema.AttrUserPassword, schema.AttrRetainedSecret,
 }
@@ -96,6 +96,7 @@ func encode(r client.Record) (attrs, error) {
 	a.set(schema.AttrClientName, m.ClientName)
 	a.set(schema.AttrOwnerIssuer, r.Owner.Issuer)
 	a.set(schema.AttrOwnerSubject, r.Owner.Subject)
+	a.set(schema.AttrOwnerTokenID, r.Owner.TokenID)
 	a.set(schema.AttrRegistrationTokenHash, r.RegistrationTokenHash)
 	a.set(schema.AttrDisabled, strings.ToUpper(strconv.FormatBool(r.Disabled)))
 	for name, t := range map[string]time.Time{schema.AttrIssuedAt: r.IssuedAt,
@@ -200,8 +201,9 @@ func decode(a attrs) (client.Record, error) {
 	r := client.Record{
 		ID:                    first(a, schema.AttrClientID),
 		RegistrationTokenHash: first(a, schema.AttrRegistrationTokenHash),
-		Owner:                 client.Owner{Issuer: first(a, schema.AttrOwnerIssuer), Subject: first(a, schema.AttrOwnerSubject)},
-		Disabled:              first(a, schema.AttrDisabled) == "TRUE",
+		Owner: client.Owner{Issuer: first(a, schema.AttrOwnerIssuer), Subject: first(a, schema.AttrOwnerSubject),
+			TokenID: first(a, schema.AttrOwnerTokenID)},
+		Disabled: first(a, schema.AttrDisabled) == "TRUE",
 	}
 	var errs []error
 	if raw := first(a, schema.AttrMetadata); raw != "" {

@@ -211,16 +211,23 @@ func (s *Store) Delete(ctx context.Context, id string, cond func(client.Record) 
 	return s.writeError("delete", id, err)
 }
 
+// listFilter builds the search filter for q, every value escaped.
+func listFilter(q store.Query) string {
+	filter := "(objectClass=" + schema.ClassClient + ")"
+	for _, f := range [][2]string{{schema.AttrOwnerSubject, q.OwnerSubject}, {schema.AttrOwnerTokenID, q.OwnerTokenID}} {
+		if f[1] != "" {
+			filter += "(" + f[0] + "=" + ldap.EscapeFilter(f[1]) + ")"
+		}
+	}
+	return "(&" + filter + ")"
+}
+
 // List implements store.Store. Directories do not sort without the
 // server-side sorting control, which not all of them offer, so List reads
 // every match (paged) and sorts here.
 func (s *Store) List(ctx context.Context, q store.Query) ([]client.Record, error) {
-	filter := "(objectClass=" + schema.ClassClient + ")"
-	if q.OwnerSubject != "" {
-		filter = "(&" + filter + "(" + schema.AttrOwnerSubject + "=" + ldap.EscapeFilter(q.OwnerSubject) + "))"
-	}
 	req := ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases,
-		0, 0, false, filter, managedAttrs, nil)
+		0, 0, false, listFilter(q), managedAttrs, nil)
 	var res *ldap.SearchResult
 	err := s.pool.do(ctx, func(conn *ldap.Conn) (err error) {
 		res, err = conn.SearchWithPaging(req, pageSize)

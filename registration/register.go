@@ -101,5 +101,6 @@ func ownerOf(p *iat.Principal) client.Owner {
 	if p == nil {
 		return client.Owner{}
 	}
-	return client.Owner{Issuer: p.Issuer, Subject: p.Subject}
+	jti, _ := p.Claims["jti"].(string)
+	return client.Owner{Issuer: p.Issuer, Subject: p.Subject, TokenID: jti}
 }

@@ -37,6 +37,8 @@ func Definition() Schema {
 				Desc:        "write counter for compare-and-swap: every update deletes value N and adds N+1 in one modify"},
 			ia5(18, AttrRegistrationTokenHash, "SHA-256 of the registration access token (RFC 7592), lowercase hex", true),
 			ia5(19, AttrRetainedSecret, "a userPassword value kept after a secret rotation, as GeneralizedTime$hash: accepted until that time", false),
+			ia5(20, AttrOwnerTokenID, "jti of the initial access token that registered the client (SHA-256 hex for opaque tokens); counts registrations per token", true),
+			ia5(21, AttrSecretHash, "client secret hashes where the directory cannot verify userPassword on bind (Active Directory: a confidential attribute the AS reads)", false),
 		},
 		ObjectClasses: []ObjectClass{{
 			Number: 1, Name: ClassClient, Sup: "top", Kind: "STRUCTURAL",
@@ -45,7 +47,8 @@ func Definition() Schema {
 			May: []string{AttrMetadata, AttrRedirectURI, AttrGrantType, AttrResponseType, AttrScope,
 				AttrTokenEndpointAuthMethod, AttrSoftwareID, AttrSoftwareVersion, AttrClientName,
 				AttrOwnerIssuer, AttrOwnerSubject, AttrIssuedAt, AttrSecretExpiresAt, AttrExpiresAt,
-				AttrDisabled, AttrRevision, AttrRegistrationTokenHash, AttrRetainedSecret, AttrUserPassword},
+				AttrDisabled, AttrRevision, AttrRegistrationTokenHash, AttrRetainedSecret, AttrUserPassword,
+				AttrOwnerTokenID, AttrSecretHash},
 		}},
 	}
 }

@@ -53,6 +53,8 @@ const (
 	AttrRevision                = "dcrRevision"
 	AttrRegistrationTokenHash   = "dcrRegistrationTokenHash"
 	AttrRetainedSecret          = "dcrRetainedSecret"
+	AttrOwnerTokenID            = "dcrOwnerTokenId"
+	AttrSecretHash              = "dcrSecretHash"
 	// AttrUserPassword is the standard attribute (RFC 4519 §2.41) that holds
 	// the client secret hashes, so a directory bind as the client's DN checks
 	// the secret.

@@ -49,6 +49,9 @@ type Store interface {
 type Query struct {
 	// OwnerSubject, when set, keeps only clients registered by this subject.
 	OwnerSubject string
+	// OwnerTokenID, when set, keeps only clients registered with this
+	// initial access token.
+	OwnerTokenID string
 	// Limit caps the number of records; 0 means no limit.
 	Limit int
 }

@@ -61,7 +61,7 @@ func runServe(ctx context.Context, cfg config.Config) error {
 
 func ldapStoreConfig(l config.LDAP) ldapstore.Config {
 	return ldapstore.Config{URLs: l.URLs, BindDN: l.BindDN, BindPassword: l.BindPassword,
-		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout}
+		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout, SecretScheme: l.SecretScheme}
 }
 
 // warnIfDisabled says loudly that a default configuration exposes nothing:

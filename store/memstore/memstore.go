@@ -102,7 +102,7 @@ func (s *Store) Delete(_ context.Context, id string, cond func(client.Record) er
 func (s *Store) List(_ context.Context, q store.Query) (out []client.Record, _ error) {
 	s.tx(func() {
 		for _, r := range s.clients {
-			if q.OwnerSubject == "" || r.Owner.Subject == q.OwnerSubject {
+			if matches(r, q) {
 				out = append(out, clone(r))
 			}
 		}
@@ -119,6 +119,12 @@ func (s *Store) Ping(context.Context) error { return nil }
 
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
+
+// matches reports whether r passes q's filters.
+func matches(r client.Record, q store.Query) bool {
+	return (q.OwnerSubject == "" || r.Owner.Subject == q.OwnerSubject) &&
+		(q.OwnerTokenID == "" || r.Owner.TokenID == q.OwnerTokenID)
+}
 
 // clone deep-copies a record so callers can never alias stored slices or maps.
 // A JSON-free copy keeps the memory store fast for benchmarks.

@@ -81,7 +81,7 @@ func NewRecord(id string) client.Record {
 		RegistrationTokenHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		IssuedAt:              at(0),
 		SecretExpiresAt:       at(90 * 24 * time.Hour),
-		Owner:                 client.Owner{Issuer: "https://as.example.com", Subject: "developer-1"},
+		Owner:                 client.Owner{Issuer: "https://as.example.com", Subject: "developer-1", TokenID: "jti-1"},
 		Revision:              1,
 	}
 }
@@ -254,6 +254,7 @@ func testList(t *testing.T, s store.Store) {
 	for i, owner := range []string{"alice", "bob", "alice", "alice"} {
 		r := NewRecord(fmt.Sprintf("list%d", 3-i)) // created out of order
 		r.Owner.Subject = owner
+		r.Owner.TokenID = fmt.Sprintf("token-%d", i%2)
 		mustCreate(t, s, r)
 	}
 	ids := func(q store.Query) []string {
@@ -277,6 +278,8 @@ func testList(t *testing.T, s store.Store) {
 		{"ok/by owner", store.Query{OwnerSubject: "alice"}, []string{"list0", "list1", "list3"}},
 		{"ok/limit", store.Query{OwnerSubject: "alice", Limit: 2}, []string{"list0", "list1"}},
 		{"ok/nobody", store.Query{OwnerSubject: "carol"}, nil},
+		{"ok/by token", store.Query{OwnerTokenID: "token-1"}, []string{"list0", "list2"}},
+		{"ok/by owner and token", store.Query{OwnerSubject: "alice", OwnerTokenID: "token-1"}, []string{"list0"}},
 		{"ok/filter syntax is data", store.Query{OwnerSubject: "*"}, nil},
 	}
 	for _, tt := range tests {
