@@ -20,6 +20,9 @@ type Config struct {
 	LDAP                LDAP                `yaml:"ldap"`
 	Metrics             Metrics             `yaml:"metrics"`
 	Log                 Log                 `yaml:"log"`
+	// Policies are the client registration policies, checked in order on
+	// every registration and update (see package policies for the kinds).
+	Policies []Policy `yaml:"policies"`
 }
 
 // Registration is "Enable Dynamic Client Registration" and its options.
@@ -112,4 +115,20 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json.
 	Format string `yaml:"format"`
+}
+
+// Policy is one client registration policy; which keys apply depends on
+// kind (package policies documents each).
+type Policy struct {
+	Name       string   `yaml:"name"`
+	Kind       string   `yaml:"kind"`
+	Values     []string `yaml:"values"`
+	Max        int      `yaml:"max"`
+	Expression string   `yaml:"expression"`
+	Message    string   `yaml:"message"`
+	Error      string   `yaml:"error"`
+	// Issuers and Scopes limit the policy to callers whose initial access
+	// token comes from one of Issuers and carries one of Scopes.
+	Issuers []string `yaml:"issuers"`
+	Scopes  []string `yaml:"scopes"`
 }

@@ -233,18 +233,27 @@ func containsKey(t *testing.T, data []byte, key string) bool {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	var cur any = doc
-	for _, part := range strings.Split(strings.ReplaceAll(key, "[]", ""), ".") {
-		if l, ok := cur.([]any); ok && len(l) > 0 {
-			cur = l[0]
-		}
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return false
-		}
-		if cur, ok = m[part]; !ok {
-			return false
-		}
+	return hasPath(doc, strings.Split(strings.ReplaceAll(key, "[]", ""), "."))
+}
+
+// hasPath reports whether path exists below cur; in a list, any element
+// may hold it (each policy kind shows different keys).
+func hasPath(cur any, path []string) bool {
+	if len(path) == 0 {
+		return true
 	}
-	return true
+	if l, ok := cur.([]any); ok {
+		for _, el := range l {
+			if hasPath(el, path) {
+				return true
+			}
+		}
+		return false
+	}
+	m, ok := cur.(map[string]any)
+	if !ok {
+		return false
+	}
+	next, ok := m[path[0]]
+	return ok && hasPath(next, path[1:])
 }

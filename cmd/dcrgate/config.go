@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -38,7 +39,11 @@ func loadServeConfig(path string) (config.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if err := cfg.ValidateForServe(); err != nil {
+	err = cfg.ValidateForServe()
+	if _, perr := buildPolicies(cfg.Policies, nil); perr != nil {
+		err = errors.Join(err, perr)
+	}
+	if err != nil {
 		return cfg, fmt.Errorf("invalid configuration %s:\n%w", path, err)
 	}
 	return cfg, nil

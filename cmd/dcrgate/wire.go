@@ -43,7 +43,11 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	svc := registration.New(st, tokens, hasher, serviceOptions(cfg), registration.WithLogger(logger))
+	chain, err := buildPolicies(cfg.Policies, st)
+	if err != nil {
+		return nil, err
+	}
+	svc := registration.New(st, tokens, hasher, serviceOptions(cfg), registration.WithLogger(logger), registration.WithPolicy(chain))
 	engine := api.NewRouter(api.Config{
 		Path:                cfg.Registration.Path,
 		RegistrationEnabled: cfg.Registration.Enabled,
