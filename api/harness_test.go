@@ -18,6 +18,7 @@ import (
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/iat/devissuer"
 	"github.com/dcrgate/dcrgate/metrics"
+	"github.com/dcrgate/dcrgate/policies"
 	"github.com/dcrgate/dcrgate/registration"
 	"github.com/dcrgate/dcrgate/store"
 	"github.com/dcrgate/dcrgate/store/memstore"
@@ -45,9 +46,10 @@ type harness struct {
 
 // setup describes one harness; tests change the defaults they care about.
 type setup struct {
-	api   api.Config
-	opts  registration.Options
-	store store.Store
+	api    api.Config
+	opts   registration.Options
+	store  store.Store
+	policy policies.Policy
 }
 
 func defaultSetup() setup {
@@ -92,7 +94,11 @@ func newHarness(t *testing.T, change ...func(*setup)) *harness {
 	hasher, _ := credentials.NewHasher(credentials.SchemeSSHA512)
 	h := &harness{t: t, issuer: issuer, store: s.store, registry: prometheus.NewRegistry(),
 		now: time.Now(), hasher: hasher}
-	svc := registration.New(s.store, validator, hasher, s.opts, registration.WithClock(func() time.Time { return h.now }))
+	options := []registration.Option{registration.WithClock(func() time.Time { return h.now })}
+	if s.policy != nil {
+		options = append(options, registration.WithPolicy(s.policy))
+	}
+	svc := registration.New(s.store, validator, hasher, s.opts, options...)
 	h.handler = api.NewRouter(s.api, svc, metrics.New(h.registry), slog.New(slog.DiscardHandler))
 	return h
 }
