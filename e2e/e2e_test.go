@@ -45,6 +45,34 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testIssuer is a development issuer whose JWKS is served over HTTP for
+// the test's lifetime: what the gateway sees of a real AS.
+type testIssuer struct {
+	dev     *devissuer.Issuer
+	jwksURL string
+}
+
+// mint returns an initial access token for subject with scopes.
+func (i *testIssuer) mint(t *testing.T, subject string, scopes ...string) string {
+	t.Helper()
+	tok, err := i.dev.Mint(subject, scopes, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func newIssuer(t *testing.T) *testIssuer {
+	t.Helper()
+	issuer, err := devissuer.New("https://as.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(issuer.JWKSHandler())
+	t.Cleanup(jwks.Close)
+	return &testIssuer{dev: issuer, jwksURL: jwks.URL}
+}
+
 // gateway is a running `dcrgate serve`.
 type gateway struct {
 	endpoint  string
@@ -64,7 +92,7 @@ func freeAddr(t *testing.T) string {
 
 // startServe writes a config for slapd and the issuer, starts the binary and
 // waits until it answers. env adds DCRGATE_* overrides.
-func startServe(t *testing.T, srv *slapdtest.Server, issuer *devissuer.Issuer, jwksURL string, env ...string) *gateway {
+func startServe(t *testing.T, srv *slapdtest.Server, issuer *testIssuer, env ...string) *gateway {
 	t.Helper()
 	apiAddr, telemetryAddr := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`listen: %q
@@ -87,7 +115,7 @@ metrics:
   listen: %q
 log:
   level: debug
-`, apiAddr, apiAddr, issuer.Issuer(), jwksURL, srv.URL, srv.BindDN, srv.BaseDN, telemetryAddr)
+`, apiAddr, apiAddr, issuer.dev.Issuer(), issuer.jwksURL, srv.URL, srv.BindDN, srv.BaseDN, telemetryAddr)
 	path := filepath.Join(t.TempDir(), "dcrgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -170,17 +198,9 @@ func wantStatus(t *testing.T, step string, r reply, status int) {
 // the binary and checks what the directory holds at each step.
 func TestServeLifecycle(t *testing.T) {
 	srv := slapdtest.Start(t)
-	issuer, err := devissuer.New("https://as.example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks := httptest.NewServer(issuer.JWKSHandler())
-	defer jwks.Close()
-	gw := startServe(t, srv, issuer, jwks.URL)
-	iat, err := issuer.Mint("team-a", []string{"dcr"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issuer := newIssuer(t)
+	gw := startServe(t, srv, issuer)
+	iat := issuer.mint(t, "team-a", "dcr")
 	dir := directory{t: t, srv: srv}
 
 	wantStatus(t, "register without token", call(t, "POST", gw.endpoint, "", map[string]any{"redirect_uris": []string{"https://a.example/cb"}}), 401)
@@ -355,14 +375,9 @@ func (d directory) wantBind(id, secret string, ok bool) {
 // off, every request 404, and a start-up log that says so.
 func TestServeRegistrationDisabled(t *testing.T) {
 	srv := slapdtest.Start(t)
-	issuer, err := devissuer.New("https://as.example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks := httptest.NewServer(issuer.JWKSHandler())
-	defer jwks.Close()
-	gw := startServe(t, srv, issuer, jwks.URL, "DCRGATE_REGISTRATION_ENABLED=false")
-	tok, _ := issuer.Mint("team-a", []string{"dcr"}, time.Hour)
+	issuer := newIssuer(t)
+	gw := startServe(t, srv, issuer, "DCRGATE_REGISTRATION_ENABLED=false")
+	tok := issuer.mint(t, "team-a", "dcr")
 	res := call(t, "POST", gw.endpoint, tok, map[string]any{"redirect_uris": []string{"https://app.example.com/cb"}})
 	wantStatus(t, "register while disabled", res, 404)
 	if !strings.Contains(gw.logs.String(), "DYNAMIC CLIENT REGISTRATION IS DISABLED") {
