@@ -12,7 +12,7 @@ func Definition() Schema {
 	return Schema{
 		Name: "dcrgate",
 		AttributeTypes: []AttributeType{
-			ia5(1, AttrClientID, "OAuth client_id (RFC 7591 section 3.2.1); the RDN of a client entry", true),
+			indexed(ia5(1, AttrClientID, "OAuth client_id (RFC 7591 section 3.2.1); the RDN of a client entry", true)),
 			{Number: 2, Name: AttrMetadata, Syntax: SyntaxOctetString, Equality: "octetStringMatch", SingleValue: true,
 				Desc: "canonical client metadata as JSON (RFC 7591 section 2), the source of truth for every copy below"},
 			exactString(3, AttrRedirectURI, "searchable copy of redirect_uris, one value per URI", false),
@@ -26,7 +26,7 @@ func Definition() Schema {
 				Equality: "caseIgnoreMatch", Substr: "caseIgnoreSubstringsMatch",
 				Desc: "searchable copy of client_name (untagged); matched ignoring case for administrators"},
 			exactString(11, AttrOwnerIssuer, "issuer of the initial access token that registered the client", true),
-			exactString(12, AttrOwnerSubject, "subject of the initial access token that registered the client", true),
+			indexed(exactString(12, AttrOwnerSubject, "subject of the initial access token that registered the client", true)),
 			generalizedTime(13, AttrIssuedAt, "when the client was registered (client_id_issued_at)"),
 			generalizedTime(14, AttrSecretExpiresAt, "when the current client secret expires (client_secret_expires_at); absent means never"),
 			generalizedTime(15, AttrExpiresAt, "when the whole registration lapses; absent means never"),
@@ -35,10 +35,10 @@ func Definition() Schema {
 			{Number: 17, Name: AttrRevision, Syntax: SyntaxInteger, Equality: "integerMatch", Ordering: "integerOrderingMatch",
 				SingleValue: true,
 				Desc:        "write counter for compare-and-swap: every update deletes value N and adds N+1 in one modify"},
-			ia5(18, AttrRegistrationTokenHash, "SHA-256 of the registration access token (RFC 7592), lowercase hex", true),
-			ia5(19, AttrRetainedSecret, "a userPassword value kept after a secret rotation, as GeneralizedTime$hash: accepted until that time", false),
-			ia5(20, AttrOwnerTokenID, "jti of the initial access token that registered the client (SHA-256 hex for opaque tokens); counts registrations per token", true),
-			ia5(21, AttrSecretHash, "client secret hashes where the directory cannot verify userPassword on bind (Active Directory: a confidential attribute the AS reads)", false),
+			confidential(ia5(18, AttrRegistrationTokenHash, "SHA-256 of the registration access token (RFC 7592), lowercase hex", true)),
+			confidential(ia5(19, AttrRetainedSecret, "a userPassword value kept after a secret rotation, as GeneralizedTime$hash: accepted until that time", false)),
+			indexed(ia5(20, AttrOwnerTokenID, "jti of the initial access token that registered the client (SHA-256 hex for opaque tokens); counts registrations per token", true)),
+			confidential(ia5(21, AttrSecretHash, "client secret hashes where the directory cannot verify userPassword on bind (Active Directory: a confidential attribute the AS reads)", false)),
 		},
 		ObjectClasses: []ObjectClass{{
 			Number: 1, Name: ClassClient, Sup: "top", Kind: "STRUCTURAL",
@@ -73,3 +73,11 @@ func generalizedTime(n int, name, desc string) AttributeType {
 	return AttributeType{Number: n, Name: name, Desc: desc, Syntax: SyntaxGeneralizedTime,
 		Equality: "generalizedTimeMatch", Ordering: "generalizedTimeOrderingMatch", SingleValue: true}
 }
+
+// indexed marks an attribute the gateway searches on (see
+// AttributeType.Indexed).
+func indexed(a AttributeType) AttributeType { a.Indexed = true; return a }
+
+// confidential marks an attribute that holds credential hashes (see
+// AttributeType.Confidential).
+func confidential(a AttributeType) AttributeType { a.Confidential = true; return a }

@@ -11,7 +11,7 @@ import (
 // directory (389-DS, OpenDJ, Active Directory) means adding a Dialect and
 // committing its rendering; the golden test then covers it too.
 type Dialect interface {
-	// Name is a short identifier, e.g. "openldap-ldif", for the CLI.
+	// Name is the identifier `dcrgate schema print --dialect` takes.
 	Name() string
 	// Path is where the rendering is committed, slash-separated and relative
 	// to this package's directory.
@@ -20,12 +20,12 @@ type Dialect interface {
 }
 
 // Dialects lists every shipped rendering.
-var Dialects = []Dialect{OpenLDAPConfig{}, OpenLDAPSchemaFile{}}
+var Dialects = []Dialect{OpenLDAPConfig{}, OpenLDAPSchemaFile{}, DS389{}, OpenDS{}, ActiveDirectory{}}
 
 // committed holds the renderings as committed, so the binary ships exactly
 // the files the golden test checked.
 //
-//go:embed openldap
+//go:embed openldap 389ds opends ad
 var committed embed.FS
 
 // Committed returns the committed rendering of d.
@@ -47,8 +47,9 @@ var openLDAPLDIF []byte
 func OpenLDAPLDIF() []byte { return bytes.Clone(openLDAPLDIF) }
 
 // attributeTypeDescription renders RFC 4512 §4.1.2 AttributeTypeDescription,
-// putting sep between terms so each dialect can fold lines its own way.
-func attributeTypeDescription(a AttributeType, sep string) string {
+// putting sep between terms so each dialect can fold lines its own way, and
+// ending with the dialect's extensions (RFC 4512 §4.1, "X-" terms).
+func attributeTypeDescription(a AttributeType, sep string, extensions ...string) string {
 	terms := []string{"( " + a.OID(), "NAME " + qdstring(a.Name), "DESC " + qdstring(a.Desc)}
 	for _, rule := range []struct{ keyword, value string }{
 		{"EQUALITY", a.Equality}, {"ORDERING", a.Ordering}, {"SUBSTR", a.Substr}, {"SYNTAX", a.Syntax},
@@ -60,11 +61,11 @@ func attributeTypeDescription(a AttributeType, sep string) string {
 	if a.SingleValue {
 		terms = append(terms, "SINGLE-VALUE")
 	}
-	return strings.Join(terms, sep) + " )"
+	return strings.Join(append(terms, extensions...), sep) + " )"
 }
 
 // objectClassDescription renders RFC 4512 §4.1.1 ObjectClassDescription.
-func objectClassDescription(o ObjectClass, sep string) string {
+func objectClassDescription(o ObjectClass, sep string, extensions ...string) string {
 	terms := []string{"( " + o.OID(), "NAME " + qdstring(o.Name), "DESC " + qdstring(o.Desc),
 		"SUP " + o.Sup, o.Kind}
 	if len(o.Must) > 0 {
@@ -73,7 +74,7 @@ func objectClassDescription(o ObjectClass, sep string) string {
 	if len(o.May) > 0 {
 		terms = append(terms, "MAY "+oids(o.May))
 	}
-	return strings.Join(terms, sep) + " )"
+	return strings.Join(append(terms, extensions...), sep) + " )"
 }
 
 // oids renders RFC 4512 oids: one name, or a parenthesised $-separated list.

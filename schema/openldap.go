@@ -15,7 +15,7 @@ const header = "# dcrgate directory schema, OID arc " + Arc + ".\n" +
 type OpenLDAPConfig struct{}
 
 // Name implements Dialect.
-func (OpenLDAPConfig) Name() string { return "openldap-ldif" }
+func (OpenLDAPConfig) Name() string { return "openldap" }
 
 // Path implements Dialect.
 func (OpenLDAPConfig) Path() string { return "openldap/dcrgate.ldif" }

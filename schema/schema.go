@@ -76,6 +76,13 @@ type AttributeType struct {
 	Substr   string
 	// SingleValue is true for attributes that hold at most one value.
 	SingleValue bool
+	// Indexed marks the attributes the gateway itself searches on: every
+	// directory should keep an equality index on them.
+	Indexed bool
+	// Confidential marks attributes holding credential hashes, which only
+	// the gateway and the authorization server may read (Active Directory's
+	// confidential searchFlags bit; an ACL elsewhere).
+	Confidential bool
 }
 
 // OID is the attribute type's full object identifier.
