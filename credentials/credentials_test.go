@@ -56,59 +56,6 @@ func TestTokenMatches(t *testing.T) {
 	}
 }
 
-func TestSSHA512(t *testing.T) {
-	h, err := NewHasher(SchemeSSHA512)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := NewSecret()
-	stored, err := h.Hash(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(stored, "{SSHA512}") || strings.Contains(stored, secret) {
-		t.Fatalf("stored form %q", stored)
-	}
-	again, _ := h.Hash(secret)
-	if again == stored {
-		t.Fatal("two hashes of one secret are equal: salt missing")
-	}
-	tests := []struct {
-		name, secret, stored string
-		want                 bool
-		wantErr              bool
-	}{
-		{"ok/right secret", secret, stored, true, false},
-		{"ok/right secret, other salt", secret, again, true, false},
-		{"fail/wrong secret", "nope", stored, false, false},
-		{"fail/other scheme", secret, "{SSHA}abc", false, true},
-		{"fail/not base64", secret, "{SSHA512}!!!", false, true},
-		{"fail/too short", secret, "{SSHA512}YWJj", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := h.Verify(tt.secret, tt.stored)
-			if got != tt.want || (err != nil) != tt.wantErr {
-				t.Fatalf("Verify = %v, %v; want %v, err %v", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
-func TestNewHasherUnknownScheme(t *testing.T) {
-	if _, err := NewHasher("{MD5}"); err == nil {
-		t.Fatal("want error for {MD5}")
-	}
-}
-
-func BenchmarkSSHA512Hash(b *testing.B) {
-	h, _ := NewHasher(SchemeSSHA512)
-	s := NewSecret()
-	for b.Loop() {
-		_, _ = h.Hash(s)
-	}
-}
-
 func TestValidClientID(t *testing.T) {
 	tests := []struct {
 		id   string

@@ -2,7 +2,11 @@
 // in the schema dcrgate ships (package schema). It implements store.Store
 // with a pool of bound connections that fails over between servers, and
 // compare-and-swap updates on the dcrRevision attribute that work on every
-// directory without server-side transactions.
+// directory without server-side transactions. Where the root DSE lists the
+// Assertion (RFC 4528) and Post-Read (RFC 4527) controls, the guard is an
+// assertion and the written entry comes back with the write: Create, Get
+// and DeleteIfTokenHash are one round trip, Update and Delete two (read,
+// guarded write), counted in dcrgate_ldap_operations_total.
 package ldapstore
 
 import (
@@ -10,6 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dcrgate/dcrgate/credentials"
 )
 
 // Config is the directory connection. A thin mapping from config.LDAP is the
@@ -22,6 +30,8 @@ import (
 //	  base_dn: ou=clients,dc=example,dc=org
 //	  pool_size: 8
 //	  timeout: 5s
+//	  secret_scheme: "{SSHA512}"
+//	  ca_file: /etc/dcrgate/ldap-ca.pem      # for ldaps:// and start_tls
 //
 // The bind DN needs read, write and delete on entries under BaseDN,
 // including read and write on userPassword.
@@ -41,8 +51,15 @@ type Config struct {
 	// SecretScheme is the password scheme the directory verifies on bind and
 	// in which callers must hash new secrets (default "{SSHA512}").
 	SecretScheme string
-	// TLS configures ldaps:// connections; nil uses the system roots.
+	// TLS configures ldaps:// and StartTLS connections (see TLSConfig); nil
+	// uses the system roots. ServerName is set per URL when empty.
 	TLS *tls.Config
+	// StartTLS upgrades ldap:// connections before the bind (RFC 4513 §3);
+	// a server that refuses fails the dial.
+	StartTLS bool
+	// Registerer, when set, receives dcrgate_ldap_operations_total, the LDAP
+	// requests sent by operation and result.
+	Registerer prometheus.Registerer
 }
 
 // Defaults applied by New.
@@ -52,9 +69,11 @@ const (
 	DefaultSecretScheme = "{SSHA512}"
 )
 
-// supportedSchemes are the schemes Debian's slapd verifies with the modules
-// slapdtest loads.
-var supportedSchemes = map[string]bool{"{SSHA512}": true, "{ARGON2}": true}
+// supportedSchemes are the schemes credentials.NewHasher makes: those
+// Debian's slapd verifies with pw-sha2, argon2 and slapd-contrib's
+// pw-pbkdf2, and clear text for directories that hash on write.
+var supportedSchemes = map[string]bool{credentials.SchemeSSHA512: true, credentials.SchemeArgon2: true,
+	credentials.SchemePBKDF2SHA512: true, credentials.SchemeServerHashing: true}
 
 func (c Config) withDefaults() Config {
 	if c.PoolSize == 0 {

@@ -155,6 +155,9 @@ func (a attrs) setSecrets(secrets []client.SecretHash) error {
 			return fmt.Errorf("%w: a secret is not a {SCHEME}-prefixed hash", ErrInvalidRecord)
 		case seen[s.Hash]:
 			return fmt.Errorf("%w: the same secret hash is listed twice", ErrInvalidRecord)
+		case !s.ExpiresAt.IsZero() && strings.HasPrefix(s.Hash, credentials.ClearPrefix):
+			// dcrRetainedSecret is readable like any attribute.
+			return fmt.Errorf("%w: a retained secret is clear text", ErrInvalidRecord)
 		}
 		seen[s.Hash] = true
 		a[schema.AttrUserPassword] = append(a[schema.AttrUserPassword], s.Hash)

@@ -28,8 +28,14 @@ var shared struct {
 	err  error
 }
 
+// cleanups run after all tests, for servers shared between tests.
+var cleanups []func()
+
 func TestMain(m *testing.M) {
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if shared.srv != nil {
 		shared.srv.Stop()
 	}

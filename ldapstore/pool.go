@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,37 +20,72 @@ import (
 // errClosed is returned once Close has been called.
 var errClosed = errors.New("ldapstore: store closed")
 
+// Health checks and redial backoff.
+const (
+	// healthAfter is how long a connection may sit idle before it is probed
+	// on reuse: firewalls and load balancers drop idle TCP sessions silently.
+	healthAfter = 30 * time.Second
+	// downMin and downMax bound how long a server that failed to dial is
+	// tried only after the others, doubling on each failure in a row.
+	downMin = time.Second
+	downMax = time.Minute
+)
+
 // pool holds up to cfg.PoolSize connections, each bound as cfg.BindDN. A
 // connection that fails with a network error is closed, never reused; the
 // next acquire dials again, trying the URLs in order, which is how the store
-// fails over to a replica and back.
+// fails over to a replica and back. A server that failed to dial is tried
+// last until its backoff ends, so failover does not pay a dead server's
+// connect timeout on every dial.
 type pool struct {
-	cfg    Config
-	logger *slog.Logger
+	cfg     Config
+	logger  *slog.Logger
+	metrics *opMetrics
 	// slots holds one token per connection that may exist (idle or in use).
 	slots chan struct{}
 
 	mu     sync.Mutex
-	idle   []*ldap.Conn
+	idle   []idleConn
+	down   map[string]downState
 	closed bool
 }
 
-func newPool(cfg Config, logger *slog.Logger) *pool {
-	return &pool{cfg: cfg, logger: logger, slots: make(chan struct{}, cfg.PoolSize)}
+type idleConn struct {
+	conn  *ldap.Conn
+	since time.Time
 }
 
-// do runs op on a pooled connection. A network error on a connection that
-// sat idle (the server may have restarted meanwhile) is retried once on a
-// freshly dialled one; any other network error wraps store.ErrUnavailable.
-func (p *pool) do(ctx context.Context, op func(*ldap.Conn) error) error {
+// downState is a server's run of failed dials.
+type downState struct {
+	failures int
+	until    time.Time
+}
+
+func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
+	return &pool{cfg: cfg, logger: logger, metrics: metrics, slots: make(chan struct{}, cfg.PoolSize),
+		down: map[string]downState{}}
+}
+
+// do runs op, one LDAP request named kind, on a pooled connection. A
+// network error on a connection that sat idle (the server may have
+// restarted or died meanwhile) is retried once on a freshly dialled one;
+// any other network error wraps store.ErrUnavailable. Retrying a write is
+// safe because every write here fails rather than applies twice: an Add
+// that did get through answers entryAlreadyExists, a Modify or Delete its
+// failed revision or assertion guard.
+func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) error {
 	for retried := false; ; retried = true {
 		conn, reused, err := p.acquire(ctx)
 		if err != nil {
 			return err
 		}
 		err = op(conn)
+		// go-ldap reports a connection that died mid-request with a plain
+		// error ("unable to read LDAP response packet"), not ErrorNetwork.
+		broken := err != nil && conn.IsClosing()
+		p.metrics.observe(kind, err)
 		p.release(conn, err)
-		if !isUnavailable(err) {
+		if !broken && !isUnavailable(err) {
 			return err
 		}
 		if !reused || retried {
@@ -61,18 +99,12 @@ func (p *pool) do(ctx context.Context, op func(*ldap.Conn) error) error {
 // connection or dials a new one. reused tells do whether a failure may be
 // the connection's age rather than the server's state.
 func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err error) {
-	timer := time.NewTimer(p.cfg.Timeout)
-	defer timer.Stop()
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, false, fmt.Errorf("%w: waiting for a connection: %w", store.ErrUnavailable, ctx.Err())
-	case <-timer.C:
-		return nil, false, fmt.Errorf("%w: no free LDAP connection within %s", store.ErrUnavailable, p.cfg.Timeout)
+	if err := p.takeSlot(ctx); err != nil {
+		return nil, false, err
 	}
-	conn, err = p.popIdle()
+	conn, err = p.popIdle(ctx)
 	if err == nil && conn == nil {
-		conn, err = p.dial(ctx)
+		conn, err = p.dial(ctx, true)
 	} else if conn != nil {
 		reused = true
 	}
@@ -89,22 +121,64 @@ func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err e
 	return conn, reused, nil
 }
 
-// popIdle returns an idle connection that is still open, or nil.
-func (p *pool) popIdle() (*ldap.Conn, error) {
+// takeSlot waits at most cfg.Timeout for room for one more connection.
+func (p *pool) takeSlot(ctx context.Context) error {
+	timer := time.NewTimer(p.cfg.Timeout)
+	defer timer.Stop()
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting for a connection: %w", store.ErrUnavailable, ctx.Err())
+	case <-timer.C:
+		return fmt.Errorf("%w: no free LDAP connection within %s", store.ErrUnavailable, p.cfg.Timeout)
+	}
+}
+
+// popIdle returns an idle connection that is still open and, if it sat idle
+// long, still answers; nil if there is none.
+func (p *pool) popIdle(ctx context.Context) (*ldap.Conn, error) {
+	for {
+		c, err := p.popIdleLocked()
+		if c.conn == nil || err != nil {
+			return nil, err
+		}
+		if time.Since(c.since) < healthAfter || p.healthy(ctx, c.conn) {
+			return c.conn, nil
+		}
+		_ = c.conn.Close()
+	}
+}
+
+func (p *pool) popIdleLocked() (idleConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, errClosed)
+		return idleConn{}, fmt.Errorf("%w: %w", store.ErrUnavailable, errClosed)
 	}
 	for len(p.idle) > 0 {
-		conn := p.idle[len(p.idle)-1]
+		c := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if !conn.IsClosing() {
-			return conn, nil
+		if !c.conn.IsClosing() {
+			return c, nil
 		}
-		_ = conn.Close()
+		_ = c.conn.Close()
 	}
-	return nil, nil
+	return idleConn{}, nil
+}
+
+// healthy probes conn with the cheapest read there is, the root DSE with no
+// attributes (RFC 4512 §5.1).
+func (p *pool) healthy(ctx context.Context, conn *ldap.Conn) bool {
+	timeout, err := opTimeout(ctx, p.cfg.Timeout)
+	if err != nil {
+		return false
+	}
+	conn.SetTimeout(timeout)
+	_, err = conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	p.metrics.observe(opSearch, err)
+	return err == nil
 }
 
 // release returns conn to the idle list unless opErr shows it is broken or
@@ -117,44 +191,101 @@ func (p *pool) release(conn *ldap.Conn, opErr error) {
 		_ = conn.Close()
 		return
 	}
-	p.idle = append(p.idle, conn)
+	p.idle = append(p.idle, idleConn{conn: conn, since: time.Now()})
 }
 
-// dial connects to the first URL that answers and binds.
-func (p *pool) dial(ctx context.Context) (*ldap.Conn, error) {
+// dial connects to the first URL that answers, servers in backoff last,
+// and binds as the service account if bind is set.
+func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, error) {
 	var errs []error
-	for _, url := range p.cfg.URLs {
-		conn, err := p.dialOne(ctx, url)
+	for _, u := range p.dialOrder() {
+		conn, err := p.dialOne(ctx, u, bind)
+		p.markDial(u, err)
 		if err == nil {
 			return conn, nil
 		}
-		p.logger.WarnContext(ctx, "ldap server unusable, trying the next", "url", url, "err", err)
+		p.logger.WarnContext(ctx, "ldap server unusable, trying the next", "url", u, "err", err)
 		errs = append(errs, err)
 	}
 	return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, errors.Join(errs...))
 }
 
-func (p *pool) dialOne(ctx context.Context, url string) (*ldap.Conn, error) {
+// dialOrder lists the URLs in configured order, those in backoff moved to
+// the end (still tried: they may be the only ones left).
+func (p *pool) dialOrder() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	urls := slices.Clone(p.cfg.URLs)
+	slices.SortStableFunc(urls, func(a, b string) int {
+		return boolInt(now.Before(p.down[a].until)) - boolInt(now.Before(p.down[b].until))
+	})
+	return urls
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// markDial records a dial's outcome for dialOrder's backoff.
+func (p *pool) markDial(u string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		delete(p.down, u)
+		return
+	}
+	d := p.down[u]
+	d.failures++
+	d.until = time.Now().Add(min(downMax, downMin<<min(d.failures-1, 6)))
+	p.down[u] = d
+}
+
+func (p *pool) dialOne(ctx context.Context, rawURL string, bind bool) (*ldap.Conn, error) {
 	timeout, err := opTimeout(ctx, p.cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}
 	opts := []ldap.DialOpt{ldap.DialWithDialer(&net.Dialer{Timeout: timeout})}
-	if p.cfg.TLS != nil {
-		opts = append(opts, ldap.DialWithTLSConfig(p.cfg.TLS))
+	if strings.HasPrefix(strings.ToLower(rawURL), "ldaps:") {
+		opts = append(opts, ldap.DialWithTLSConfig(tlsFor(p.cfg.TLS, rawURL)))
 	}
-	conn, err := ldap.DialURL(url, opts...)
+	conn, err := ldap.DialURL(rawURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", url, err)
+		return nil, fmt.Errorf("dial %s: %w", rawURL, err)
 	}
 	conn.SetTimeout(timeout)
-	if p.cfg.BindDN != "" {
-		if err := conn.Bind(p.cfg.BindDN, p.cfg.BindPassword); err != nil {
+	if err := p.secure(conn, rawURL); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	if bind && p.cfg.BindDN != "" {
+		err := conn.Bind(p.cfg.BindDN, p.cfg.BindPassword)
+		p.metrics.observe(opBind, err)
+		if err != nil {
 			_ = conn.Close()
-			return nil, fmt.Errorf("bind to %s as %q: %w", url, p.cfg.BindDN, err)
+			return nil, fmt.Errorf("bind to %s as %q: %w", rawURL, p.cfg.BindDN, err)
 		}
 	}
 	return conn, nil
+}
+
+// secure upgrades an ldap:// connection with StartTLS (RFC 4513 §3) when
+// configured; ldaps:// is TLS from the first byte.
+func (p *pool) secure(conn *ldap.Conn, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if !p.cfg.StartTLS || err != nil || !strings.EqualFold(u.Scheme, "ldap") {
+		return nil
+	}
+	err = conn.StartTLS(tlsFor(p.cfg.TLS, rawURL))
+	p.metrics.observe(opStartTLS, err)
+	if err != nil {
+		return fmt.Errorf("StartTLS with %s: %w", rawURL, err)
+	}
+	return nil
 }
 
 // close closes idle connections now and busy ones when they are released.
@@ -162,8 +293,8 @@ func (p *pool) close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
-	for _, conn := range p.idle {
-		_ = conn.Close()
+	for _, c := range p.idle {
+		_ = c.conn.Close()
 	}
 	p.idle = nil
 	return nil
@@ -188,4 +319,20 @@ func isUnavailable(err error) bool {
 	return ldap.IsErrorWithCode(err, ldap.ErrorNetwork) ||
 		ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) ||
 		ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailable)
+}
+
+// fresh runs op on a new, unbound connection that is closed afterwards,
+// for binds as someone other than the service account. It takes a pool
+// slot, so it counts against PoolSize like any other connection.
+func (p *pool) fresh(ctx context.Context, op func(*ldap.Conn) error) error {
+	if err := p.takeSlot(ctx); err != nil {
+		return err
+	}
+	defer func() { <-p.slots }()
+	conn, err := p.dial(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return op(conn)
 }

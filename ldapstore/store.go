@@ -2,18 +2,22 @@ package ldapstore
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/schema"
 	"github.com/dcrgate/dcrgate/store"
 )
@@ -28,15 +32,22 @@ const pageSize = 500
 
 // Store is the LDAP backend of store.Store.
 type Store struct {
-	cfg    Config
-	pool   *pool
-	logger *slog.Logger
+	cfg     Config
+	pool    *pool
+	logger  *slog.Logger
+	metrics *opMetrics
+	// assertion and postRead record whether the server lists the Assertion
+	// (RFC 4528) and Post-Read (RFC 4527) controls; assertion is switched off
+	// if a server (after failover, say) refuses it after all.
+	assertion atomic.Bool
+	postRead  atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New checks cfg and connects once, so a wrong URL, bind DN or password
-// fails at start-up rather than on the first request.
+// fails at start-up rather than on the first request, and reads the root
+// DSE to learn which controls the server offers.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -45,12 +56,46 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, pool: newPool(cfg, logger), logger: logger}
+	if cfg.TLS != nil && cfg.TLS.InsecureSkipVerify {
+		logger.Warn("LDAP TLS CERTIFICATE VERIFICATION IS OFF (ldap.insecure_skip_verify): anyone on the path can read client secrets and the bind password; use ldap.ca_file instead")
+	}
+	metrics, err := newOpMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
+	if err := s.readRootDSE(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// readRootDSE learns the supported controls (RFC 4512 §5.1). A server that
+// hides its root DSE gets the portable revision compare-and-swap.
+func (s *Store) readRootDSE(ctx context.Context) error {
+	req := ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"supportedControl"}, nil)
+	var res *ldap.SearchResult
+	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
+		res, err = conn.Search(req)
+		return err
+	})
+	if errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("ldapstore: read root DSE: %w", err)
+	}
+	var controls []string
+	if err == nil && len(res.Entries) == 1 {
+		controls = res.Entries[0].GetEqualFoldAttributeValues("supportedControl")
+	}
+	s.assertion.Store(slices.Contains(controls, OIDAssertion))
+	s.postRead.Store(slices.Contains(controls, OIDPostRead))
+	s.logger.InfoContext(ctx, "ldap directory controls", "assertion", s.assertion.Load(), "post_read", s.postRead.Load())
+	return nil
 }
 
 // SecretScheme is the scheme in which callers must hash secrets, e.g.
@@ -68,14 +113,18 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 	if err != nil {
 		return err
 	}
+	w, err := s.wire(a)
+	if err != nil {
+		return err
+	}
 	req := ldap.NewAddRequest(dn(r.ID, s.cfg.BaseDN), nil)
 	req.Attribute("objectClass", objectClasses)
 	for _, name := range managedAttrs {
-		if len(a[name]) > 0 {
-			req.Attribute(name, a[name])
+		if len(w[name]) > 0 {
+			req.Attribute(name, w[name])
 		}
 	}
-	err = s.pool.do(ctx, func(conn *ldap.Conn) error { return conn.Add(req) })
+	err = s.pool.do(ctx, opAdd, func(conn *ldap.Conn) error { return conn.Add(req) })
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists):
 		return store.ErrAlreadyExists
@@ -84,6 +133,28 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 	}
 	return s.writeError("create", r.ID, err)
 }
+
+// wire is the entry as sent: with SchemeServerHashing, the marked clear
+// secrets lose their marker so that the directory hashes them on write.
+// With any other scheme a marked value is refused: it would be stored in
+// clear.
+func (s *Store) wire(a attrs) (attrs, error) {
+	passwords := a[schema.AttrUserPassword]
+	if !slices.ContainsFunc(passwords, isClear) {
+		return a, nil
+	}
+	if s.cfg.SecretScheme != credentials.SchemeServerHashing {
+		return nil, fmt.Errorf("%w: a clear-text secret with secret scheme %s", ErrInvalidRecord, s.cfg.SecretScheme)
+	}
+	w := maps.Clone(a)
+	w[schema.AttrUserPassword] = nil
+	for _, v := range passwords {
+		w[schema.AttrUserPassword] = append(w[schema.AttrUserPassword], strings.TrimPrefix(v, credentials.ClearPrefix))
+	}
+	return w, nil
+}
+
+func isClear(v string) bool { return strings.HasPrefix(v, credentials.ClearPrefix) }
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, id string) (client.Record, error) {
@@ -100,7 +171,7 @@ func (s *Store) read(ctx context.Context, id string) (client.Record, attrs, erro
 	req := ldap.NewSearchRequest(dn(id, s.cfg.BaseDN), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
 		1, 0, false, "(objectClass="+schema.ClassClient+")", managedAttrs, nil)
 	var res *ldap.SearchResult
-	err := s.pool.do(ctx, func(conn *ldap.Conn) (err error) {
+	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
 		res, err = conn.Search(req)
 		return err
 	})
@@ -124,21 +195,34 @@ func (s *Store) decodeEntry(e *ldap.Entry) (client.Record, attrs, error) {
 	return r, a, nil
 }
 
-// Update implements store.Store. Each attempt is one Modify that deletes
-// dcrRevision N and adds N+1 along with the change: if another writer got in
-// first, value N is gone, the server answers noSuchAttribute (16) and the
-// whole Modify is void, so fn runs again on a fresh read.
+// Update implements store.Store: a read, then one Modify guarded by the
+// revision that was read. With the Assertion control the guard is
+// (dcrRevision=N) and Post-Read returns the entry as written (two round
+// trips in all); without it the Modify deletes value N and adds N+1, which
+// fails with noSuchAttribute (16) if another writer got in first. Either
+// way a lost race voids the whole Modify and fn runs again on a fresh read.
 func (s *Store) Update(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error) {
-	for attempt := range maxAttempts {
-		written, err := s.tryUpdate(ctx, id, fn)
+	var written client.Record
+	err := s.retry(ctx, func() (err error) {
+		written, err = s.tryUpdate(ctx, id, fn)
+		return err
+	})
+	return written, err
+}
+
+// retry runs attempt until it does not lose a race, at most maxAttempts
+// times, then gives up with store.ErrConflict.
+func (s *Store) retry(ctx context.Context, attempt func() error) error {
+	for n := range maxAttempts {
+		err := attempt()
 		if !errors.Is(err, errLostRace) {
-			return written, err
+			return err
 		}
-		if err := backoff(ctx, attempt); err != nil {
-			return client.Record{}, err
+		if err := backoff(ctx, n); err != nil {
+			return err
 		}
 	}
-	return client.Record{}, store.ErrConflict
+	return store.ErrConflict
 }
 
 // errLostRace is one lost compare-and-swap round, retried by Update.
@@ -158,24 +242,117 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err != nil {
 		return client.Record{}, err
 	}
-	req := ldap.NewModifyRequest(dn(id, s.cfg.BaseDN), nil)
-	if len(stored[schema.AttrRevision]) > 0 {
-		req.Delete(schema.AttrRevision, stored[schema.AttrRevision])
+	w, err := s.wire(a)
+	if err != nil {
+		return client.Record{}, err
 	}
-	req.Add(schema.AttrRevision, []string{strconv.FormatUint(next.Revision, 10)})
-	changes(req, stored, a)
-	err = s.pool.do(ctx, func(conn *ldap.Conn) error { return conn.Modify(req) })
+	req, err := s.guardedModify(id, stored[schema.AttrRevision], next.Revision)
+	if err != nil {
+		return client.Record{}, err
+	}
+	changes(req, stored, w)
+	var res *ldap.ModifyResult
+	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) (err error) {
+		res, err = conn.ModifyWithResult(req)
+		return err
+	})
+	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
+		return client.Record{}, err
+	}
+	return s.written(res, a)
+}
+
+// guardedModify starts the Modify that bumps the revision from old (the
+// values read; none for an entry written by hand) to next, guarded by the
+// Assertion control when the server has it.
+func (s *Store) guardedModify(id string, old []string, next uint64) (*ldap.ModifyRequest, error) {
+	nextValue := []string{strconv.FormatUint(next, 10)}
+	if !s.assertion.Load() {
+		req := ldap.NewModifyRequest(dn(id, s.cfg.BaseDN), nil)
+		if len(old) > 0 {
+			req.Delete(schema.AttrRevision, old)
+		}
+		req.Add(schema.AttrRevision, nextValue)
+		return req, nil
+	}
+	assert, err := newAssertionControl(revisionFilter(old))
+	if err != nil {
+		return nil, err
+	}
+	controls := []ldap.Control{assert}
+	if s.postRead.Load() {
+		controls = append(controls, &postReadControl{attributes: managedAttrs})
+	}
+	req := ldap.NewModifyRequest(dn(id, s.cfg.BaseDN), controls)
+	req.Replace(schema.AttrRevision, nextValue)
+	return req, nil
+}
+
+// revisionFilter matches the entry only while it still has the revision
+// values that were read.
+func revisionFilter(values []string) string {
+	if len(values) == 0 {
+		return "(!(" + schema.AttrRevision + "=*))"
+	}
+	f := ""
+	for _, v := range values {
+		f += "(" + schema.AttrRevision + "=" + ldap.EscapeFilter(v) + ")"
+	}
+	return "(&" + f + ")"
+}
+
+// guardError classifies the result of a guarded write. A failed guard
+// (assertionFailed, noSuchAttribute, or lost, which the caller knows) is
+// errLostRace; a server that turns out not to support the Assertion
+// control after all (unavailableCriticalExtension, e.g. a replica of
+// another make after failover) switches the store to the revision
+// compare-and-swap and the write is retried that way.
+func (s *Store) guardError(op, id string, err error, lost bool) error {
 	switch {
-	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute),
-		ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0:
-		return client.Record{}, errLostRace
+	case err == nil:
+		return nil
+	case lost, ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed),
+		ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute):
+		return errLostRace
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailableCriticalExtension) && s.assertion.Load():
+		s.logger.Warn("ldap server refused the assertion control; using revision compare-and-swap", "err", err)
+		s.assertion.Store(false)
+		return errLostRace
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
-		return client.Record{}, store.ErrNotFound
-	case err != nil:
-		return client.Record{}, s.writeError("update", id, err)
+		return store.ErrNotFound
 	}
-	// Return the record as a later Get will see it, not as fn built it.
-	return decode(a)
+	return s.writeError(op, id, err)
+}
+
+// written is the record as a later Get will see it: the Post-Read entry
+// when the server sent one (with SchemeServerHashing it holds the hashes
+// the directory made), else the attributes that were sent.
+func (s *Store) written(res *ldap.ModifyResult, sent attrs) (client.Record, error) {
+	if res != nil {
+		e, err := postReadEntry(res.Controls)
+		if err != nil {
+			s.logger.Warn("ldap post-read entry unreadable; answering with the record as written", "err", err)
+		} else if e != nil {
+			r, a, err := s.decodeEntry(e)
+			if err == nil {
+				s.checkHashed(a)
+			}
+			return r, err
+		}
+	}
+	return decode(sent)
+}
+
+// checkHashed says loudly when the directory kept a secret in clear, which
+// happens with SchemeServerHashing on a directory not set up to hash on
+// write.
+func (s *Store) checkHashed(a attrs) {
+	for _, v := range a[schema.AttrUserPassword] {
+		if !secretScheme.MatchString(v) {
+			s.logger.Error("THE DIRECTORY STORED A CLIENT SECRET IN CLEAR: configure it to hash userPassword on write, or use another ldap.secret_scheme")
+			return
+		}
+	}
 }
 
 // backoff sleeps a random, growing moment so that racing writers spread out
@@ -190,25 +367,98 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// Delete implements store.Store: read, check cond, delete. Between the read
-// and the delete another writer may change the entry; the Assertion control
-// (RFC 4528) on dcrRevision will close that window.
+// Delete implements store.Store: read, check cond, delete. With the
+// Assertion control the Delete asserts the revision cond saw, so a write in
+// between (a token rotation, say) makes it fail and cond runs again on the
+// new record; without it a concurrent write in that window goes unseen.
 func (s *Store) Delete(ctx context.Context, id string, cond func(client.Record) error) error {
-	cur, _, err := s.read(ctx, id)
-	if err != nil {
-		return err
-	}
-	if cond != nil {
-		if err := cond(cur); err != nil {
+	return s.retry(ctx, func() error {
+		cur, stored, err := s.read(ctx, id)
+		if err != nil {
 			return err
 		}
+		if cond != nil {
+			if err := cond(cur); err != nil {
+				return err
+			}
+		}
+		return s.deleteIf(ctx, id, revisionFilter(stored[schema.AttrRevision]))
+	})
+}
+
+// ErrTokenMismatch is DeleteIfTokenHash's answer for a client whose
+// registration access token hash differs; it is wrapped with
+// store.ErrNotFound, since to the caller there is no such client for that
+// token (RFC 7592 §2: no oracle for which client IDs exist).
+var ErrTokenMismatch = errors.New("ldapstore: registration access token does not match")
+
+// DeleteIfTokenHash deletes the client only if its registration access
+// token hash is tokenHash (RFC 7592 §2.3): with the Assertion control one
+// Delete asserting (dcrRegistrationTokenHash=tokenHash), so no rotation can
+// slip in between check and delete; without it, Delete with a
+// constant-time check. The server's equality match compares hashes, which
+// tells a timing attacker nothing about the token.
+func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) error {
+	mismatch := fmt.Errorf("%w: %w", store.ErrNotFound, ErrTokenMismatch)
+	if tokenHash == "" {
+		return mismatch
 	}
-	req := ldap.NewDelRequest(dn(id, s.cfg.BaseDN), nil)
-	err = s.pool.do(ctx, func(conn *ldap.Conn) error { return conn.Del(req) })
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		return store.ErrNotFound
+	if !validID(id) {
+		return fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
-	return s.writeError("delete", id, err)
+	if !s.assertion.Load() {
+		return s.Delete(ctx, id, func(r client.Record) error {
+			if subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
+				return mismatch
+			}
+			return nil
+		})
+	}
+	err := s.deleteIf(ctx, id, "("+schema.AttrRegistrationTokenHash+"="+ldap.EscapeFilter(tokenHash)+")")
+	if errors.Is(err, errLostRace) {
+		return mismatch
+	}
+	return err
+}
+
+// deleteIf sends one Delete, asserting filter when the server supports it.
+func (s *Store) deleteIf(ctx context.Context, id, filter string) error {
+	var controls []ldap.Control
+	if s.assertion.Load() {
+		assert, err := newAssertionControl(filter)
+		if err != nil {
+			return err
+		}
+		controls = append(controls, assert)
+	}
+	req := ldap.NewDelRequest(dn(id, s.cfg.BaseDN), controls)
+	err := s.pool.do(ctx, opDelete, func(conn *ldap.Conn) error { return conn.Del(req) })
+	return s.guardError("delete", id, err, false)
+}
+
+// VerifySecret reports whether secret is accepted for the client by a bind
+// as its entry on a fresh connection (RFC 4513 §5.1.3), the only check
+// possible with SchemeServerHashing, where only the directory knows how it
+// hashed the secret. Note that a bind accepts retained secrets too. The
+// pooled connections stay bound as the service account.
+func (s *Store) VerifySecret(ctx context.Context, id, secret string) (bool, error) {
+	if !validID(id) || secret == "" {
+		return false, nil
+	}
+	err := s.pool.fresh(ctx, func(conn *ldap.Conn) error {
+		err := conn.Bind(dn(id, s.cfg.BaseDN), secret)
+		s.metrics.observe(opBind, err)
+		return err
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+		return false, nil
+	case isUnavailable(err):
+		return false, fmt.Errorf("%w: verify secret: %w", store.ErrUnavailable, err)
+	}
+	return false, fmt.Errorf("ldapstore: verify secret of %s: %w", id, err)
 }
 
 // listFilter builds the search filter for q, every value escaped.
@@ -229,8 +479,8 @@ func (s *Store) List(ctx context.Context, q store.Query) ([]client.Record, error
 	req := ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases,
 		0, 0, false, listFilter(q), managedAttrs, nil)
 	var res *ldap.SearchResult
-	err := s.pool.do(ctx, func(conn *ldap.Conn) (err error) {
-		res, err = conn.SearchWithPaging(req, pageSize)
+	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
+		res, err = s.searchPaged(conn, req)
 		return err
 	})
 	if err != nil {
@@ -251,12 +501,36 @@ func (s *Store) List(ctx context.Context, q store.Query) ([]client.Record, error
 	return out, nil
 }
 
+// searchPaged reads every page of req (RFC 2696) on one connection,
+// counting each page after the first as a round trip of its own (do counts
+// the first).
+func (s *Store) searchPaged(conn *ldap.Conn, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	paging := ldap.NewControlPaging(pageSize)
+	req.Controls = []ldap.Control{paging}
+	all := &ldap.SearchResult{}
+	for page := 0; ; page++ {
+		res, err := conn.Search(req)
+		if page > 0 {
+			s.metrics.observe(opSearch, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		all.Entries = append(all.Entries, res.Entries...)
+		next, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if !ok || len(next.Cookie) == 0 {
+			return all, nil
+		}
+		paging.SetCookie(next.Cookie)
+	}
+}
+
 // Ping implements store.Store by reading the base entry, which proves the
 // server answers, the bind works and the base DN exists.
 func (s *Store) Ping(ctx context.Context) error {
 	req := ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
 		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil)
-	err := s.pool.do(ctx, func(conn *ldap.Conn) error {
+	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) error {
 		_, err := conn.Search(req)
 		return err
 	})

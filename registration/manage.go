@@ -2,12 +2,15 @@ package registration
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/oauth"
 	"github.com/dcrgate/dcrgate/policies"
+	"github.com/dcrgate/dcrgate/store"
 )
 
 // Read answers an RFC 7592 §2.1 read request. With rotation configured it is
@@ -60,7 +63,7 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 		if err := checkRegistrationToken(r, bearer); err != nil {
 			return r, err
 		}
-		if err := s.checkPresentedSecret(r, req.ClientSecret); err != nil {
+		if err := s.checkPresentedSecret(ctx, r, req.ClientSecret); err != nil {
 			return r, err
 		}
 		r.Metadata = md
@@ -84,9 +87,7 @@ func (s *Service) Delete(ctx context.Context, clientID, bearer string) error {
 		return oauth.ErrMethodNotAllowed.WithDescription("clients may not delete their registration here").
 			WithAllow(strings.Join([]string{http.MethodGet, http.MethodPut}, ", "))
 	}
-	err := s.store.Delete(ctx, clientID, func(r client.Record) error {
-		return checkRegistrationToken(r, bearer)
-	})
+	err := s.deleteWithToken(ctx, clientID, bearer)
 	if err == nil {
 		s.logger.InfoContext(ctx, "client deleted", "client_id", clientID)
 	}
@@ -107,14 +108,36 @@ func checkUpdateRequest(clientID string, req client.Request) error {
 
 // checkPresentedSecret applies RFC 7592 §2.2: a client_secret in the body
 // must be the current one. Only the hash is stored, so it is verified, not
-// compared.
-func (s *Service) checkPresentedSecret(r client.Record, secret string) error {
+// compared. A hash the directory made itself (cleartext-for-server-hashing)
+// can only be verified by the directory: a store offering VerifySecret
+// (ldapstore: a bind as the client) is asked instead, which also accepts a
+// still-retained secret, as a bind at the AS would.
+func (s *Service) checkPresentedSecret(ctx context.Context, r client.Record, secret string) error {
 	if secret == "" {
 		return nil
 	}
 	ok, err := s.hasher.Verify(secret, r.CurrentSecret())
+	if v, canBind := s.store.(interface {
+		VerifySecret(ctx context.Context, id, secret string) (bool, error)
+	}); errors.Is(err, credentials.ErrVerifyByBind) && canBind {
+		ok, err = v.VerifySecret(ctx, r.ID, secret)
+		if errors.Is(err, store.ErrUnavailable) {
+			return err
+		}
+	}
 	if err != nil || !ok {
 		return oauth.ErrInvalidClientMetadata.WithDescription("client_secret does not match the client's current secret")
 	}
 	return nil
+}
+
+// deleteWithToken deletes the client if bearer is its registration access
+// token, in one guarded operation where the store offers it.
+func (s *Service) deleteWithToken(ctx context.Context, clientID, bearer string) error {
+	if td, ok := s.store.(store.TokenDeleter); ok {
+		return td.DeleteIfTokenHash(ctx, clientID, credentials.HashToken(bearer))
+	}
+	return s.store.Delete(ctx, clientID, func(r client.Record) error {
+		return checkRegistrationToken(r, bearer)
+	})
 }

@@ -55,3 +55,11 @@ type Query struct {
 	// Limit caps the number of records; 0 means no limit.
 	Limit int
 }
+
+// TokenDeleter is implemented by stores that can delete a client guarded by
+// its registration access token hash in one operation (ldapstore: one LDAP
+// Delete with the Assertion control), so no rotation can slip in between
+// the check and the delete. A mismatch is ErrNotFound.
+type TokenDeleter interface {
+	DeleteIfTokenHash(ctx context.Context, id, tokenHash string) error
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // Fixed layout of every throwaway directory.
@@ -27,13 +29,22 @@ var (
 // shipped schema and secret hashes need, the system schemas plus dcrgate's,
 // and one mdb database. userPassword is readable only for authentication,
 // as a production directory would have it; the rootdn bypasses ACLs.
-func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string) string {
+// tlsLDIF and the ppolicy overlay are added as opts ask.
+func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, opts Options) string {
+	var modules, overlays string
+	if HasModule("pw-pbkdf2") {
+		modules += "olcModuleLoad: pw-pbkdf2\n"
+	}
+	if opts.HashCleartext {
+		modules += "olcModuleLoad: ppolicy\n"
+		overlays = ppolicyLDIF
+	}
 	return fmt.Sprintf(`dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: %[1]s/slapd.pid
 olcArgsFile: %[1]s/slapd.args
-
+%[8]s
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
 cn: module{0}
@@ -41,7 +52,7 @@ olcModulePath: %[2]s
 olcModuleLoad: back_mdb
 olcModuleLoad: pw-sha2
 olcModuleLoad: argon2
-
+%[9]s
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
 cn: schema
@@ -82,7 +93,38 @@ olcDbIndex: dcrSoftwareId eq
 olcDbIndex: dcrExpiresAt eq
 olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by * none
-`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash)
+%[10]s`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash, tls.ldif(), modules, overlays)
+}
+
+// ppolicyLDIF makes slapd hash clear-text userPassword values on write
+// (olcPPolicyHashCleartext), as 389-DS and PingDS do by default, with the
+// global default scheme {SSHA}.
+const ppolicyLDIF = `
+dn: olcOverlay={0}ppolicy,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {0}ppolicy
+olcPPolicyHashCleartext: TRUE
+`
+
+// tlsFiles are the certificate files of a server that speaks TLS.
+type tlsFiles struct{ ca, cert, key string }
+
+// ldif holds the global TLS settings; "try" asks for a client certificate
+// and ends the handshake if one is sent that the CA did not sign.
+func (f *tlsFiles) ldif() string {
+	if f == nil {
+		return ""
+	}
+	return fmt.Sprintf("olcTLSCACertificateFile: %s\nolcTLSCertificateFile: %s\nolcTLSCertificateKeyFile: %s\nolcTLSVerifyClient: try\n",
+		f.ca, f.cert, f.key)
+}
+
+// HasModule reports whether slapd can load the named module here, e.g.
+// "pw-pbkdf2", which comes with Debian's slapd-contrib package.
+func HasModule(name string) bool {
+	_, err := os.Stat(filepath.Join(moduleDir, name+".la"))
+	return err == nil
 }
 
 // baseLDIF holds the entries every test starts from.

@@ -36,10 +36,29 @@ const (
 	portAttempts = 5
 )
 
+// Options select what a server offers beyond plain LDAP.
+type Options struct {
+	// TLS adds an ldaps:// listener and StartTLS with a certificate from a
+	// throwaway CA (Server.CA).
+	TLS bool
+	// HashCleartext loads the ppolicy overlay with olcPPolicyHashCleartext,
+	// so clear userPassword values are hashed on write as 389-DS does.
+	HashCleartext bool
+	// BindPassword is the rootdn's password; empty draws a random one. Give
+	// two servers the same one to stand in for replicas of one directory.
+	BindPassword string
+}
+
 // Server is one running slapd.
 type Server struct {
-	// URL is ldap://127.0.0.1:PORT.
+	// URL is ldap://127.0.0.1:PORT (StartTLS available with Options.TLS).
 	URL string
+	// LDAPSURL is ldaps://127.0.0.1:PORT with Options.TLS, else "".
+	LDAPSURL string
+	// CA signed the server certificate and ClientCert/ClientKey, a client
+	// certificate slapd accepts; set with Options.TLS.
+	CA                    *CA
+	ClientCert, ClientKey string
 	// BindDN and BindPassword are the database's rootdn and its password.
 	BindDN       string
 	BindPassword string
@@ -59,20 +78,26 @@ type Server struct {
 // Launch configures a new slapd in dir (which should be empty) and starts
 // it. ctx bounds the start-up only: the server runs until Stop.
 func Launch(ctx context.Context, dir string) (*Server, error) {
+	return LaunchWith(ctx, dir, Options{})
+}
+
+// LaunchWith is Launch with options.
+func LaunchWith(ctx context.Context, dir string, opts Options) (*Server, error) {
 	slapd, slapadd, err := binaries()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{BindDN: AdminDN, BindPassword: randomPassword(), BaseDN: ClientsDN, Suffix: Suffix, Dir: dir}
-	if err := s.configure(ctx, slapadd); err != nil {
+	s := &Server{BindDN: AdminDN, BindPassword: opts.BindPassword, BaseDN: ClientsDN, Suffix: Suffix, Dir: dir}
+	if s.BindPassword == "" {
+		s.BindPassword = randomPassword()
+	}
+	if err := s.configure(ctx, slapadd, opts); err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
+		if err := s.pickPorts(opts.TLS); err != nil {
 			return nil, err
 		}
-		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(port)
 		err = s.start(ctx, slapd)
 		switch {
 		case err == nil:
@@ -105,19 +130,60 @@ func binaries() (slapd, slapadd string, err error) {
 	return slapd, slapadd, err
 }
 
+// pickPorts chooses the listener URLs.
+func (s *Server) pickPorts(tls bool) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.URL = "ldap://127.0.0.1:" + strconv.Itoa(port)
+	if tls {
+		if port, err = freePort(); err != nil {
+			return err
+		}
+		s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(port)
+	}
+	return nil
+}
+
+// makeCerts creates the CA, the server's certificate and a client
+// certificate in the server's directory.
+func (s *Server) makeCerts() (*tlsFiles, error) {
+	ca, err := NewCA(s.Dir, "ca")
+	if err != nil {
+		return nil, err
+	}
+	cert, key, err := ca.Issue(s.Dir, "server", true)
+	if err != nil {
+		return nil, err
+	}
+	s.CA = ca
+	if s.ClientCert, s.ClientKey, err = ca.Issue(s.Dir, "client", false); err != nil {
+		return nil, err
+	}
+	return &tlsFiles{ca: ca.File, cert: cert, key: key}, nil
+}
+
 // configure builds cn=config and the base entries offline with slapadd, so
 // the server starts with its final content and no bootstrapping over LDAP.
-func (s *Server) configure(ctx context.Context, slapadd string) error {
+func (s *Server) configure(ctx context.Context, slapadd string, opts Options) error {
 	confDir, dataDir := filepath.Join(s.Dir, "slapd.d"), filepath.Join(s.Dir, "data")
 	for _, d := range []string{confDir, dataDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("slapdtest: %w", err)
 		}
 	}
+	var tls *tlsFiles
+	if opts.TLS {
+		var err error
+		if tls, err = s.makeCerts(); err != nil {
+			return err
+		}
+	}
 	schemaPath := filepath.Join(s.Dir, "dcrgate.ldif")
 	files := map[string][]byte{
 		schemaPath:                          schema.OpenLDAPLDIF(),
-		filepath.Join(s.Dir, "config.ldif"): []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword))),
+		filepath.Join(s.Dir, "config.ldif"): []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword), tls, opts)),
 		filepath.Join(s.Dir, "base.ldif"):   []byte(baseLDIF()),
 	}
 	for path, content := range files {
@@ -157,7 +223,11 @@ func (s *Server) start(ctx context.Context, slapd string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = &syncBuffer{}
-	cmd := exec.Command(slapd, "-F", filepath.Join(s.Dir, "slapd.d"), "-h", s.URL+"/", "-d", "0")
+	urls := s.URL + "/"
+	if s.LDAPSURL != "" {
+		urls += " " + s.LDAPSURL + "/"
+	}
+	cmd := exec.Command(slapd, "-F", filepath.Join(s.Dir, "slapd.d"), "-h", urls, "-d", "0")
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("slapdtest: start slapd: %w", err)

@@ -1,6 +1,10 @@
 package slapdtest
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
@@ -36,5 +40,38 @@ func TestStartAndRestart(t *testing.T) {
 	s.Stop() // idempotent
 	if _, err := ldap.DialURL(s.URL); err == nil {
 		t.Fatal("slapd still answers after Stop")
+	}
+}
+
+func TestTLSAndHashCleartext(t *testing.T) {
+	s := StartWith(t, Options{TLS: true, HashCleartext: true})
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(s.CA.File)
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("CA file: %v", err)
+	}
+	conn, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(s.BindDN, s.BindPassword); err != nil {
+		t.Fatal(err)
+	}
+	add := ldap.NewAddRequest("cn=hashed,"+s.Suffix, nil)
+	add.Attribute("objectClass", []string{"person"})
+	add.Attribute("cn", []string{"hashed"})
+	add.Attribute("sn", []string{"hashed"})
+	add.Attribute("userPassword", []string{"clear-secret"})
+	if err := conn.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.Search(ldap.NewSearchRequest("cn=hashed,"+s.Suffix, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"userPassword"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatal(res, err)
+	}
+	if v := res.Entries[0].GetAttributeValue("userPassword"); !strings.HasPrefix(v, "{SSHA}") {
+		t.Fatalf("userPassword stored as %q, want hashed on write", v)
 	}
 }

@@ -29,8 +29,14 @@ func Require(t testing.TB) {
 // test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
 	Require(t)
-	s, err := Launch(t.Context(), t.TempDir())
+	s, err := LaunchWith(t.Context(), t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
