@@ -50,6 +50,8 @@ type setup struct {
 	opts   registration.Options
 	store  store.Store
 	policy policies.Policy
+	// tokens, when set, replaces the development issuer's validator.
+	tokens func(dev iat.Validator) iat.Validator
 }
 
 func defaultSetup() setup {
@@ -98,7 +100,11 @@ func newHarness(t *testing.T, change ...func(*setup)) *harness {
 	if s.policy != nil {
 		options = append(options, registration.WithPolicy(s.policy))
 	}
-	svc := registration.New(s.store, validator, hasher, s.opts, options...)
+	var tokens iat.Validator = validator
+	if s.tokens != nil {
+		tokens = s.tokens(validator)
+	}
+	svc := registration.New(s.store, tokens, hasher, s.opts, options...)
 	h.handler = api.NewRouter(s.api, svc, metrics.New(h.registry), slog.New(slog.DiscardHandler))
 	return h
 }

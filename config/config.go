@@ -17,9 +17,11 @@ type Config struct {
 	// InitialAccessTokens lists the authorization servers whose tokens may
 	// authorize registration.
 	InitialAccessTokens InitialAccessTokens `yaml:"initial_access_tokens"`
-	LDAP                LDAP                `yaml:"ldap"`
-	Metrics             Metrics             `yaml:"metrics"`
-	Log                 Log                 `yaml:"log"`
+	// SoftwareStatements lists who may sign software statements (RFC 7591 §2.3).
+	SoftwareStatements SoftwareStatements `yaml:"software_statements"`
+	LDAP               LDAP               `yaml:"ldap"`
+	Metrics            Metrics            `yaml:"metrics"`
+	Log                Log                `yaml:"log"`
 	// Policies are the client registration policies, checked in order on
 	// every registration and update (see package policies for the kinds).
 	Policies []Policy `yaml:"policies"`
@@ -65,15 +67,76 @@ type Management struct {
 // InitialAccessTokens configures token validation.
 type InitialAccessTokens struct {
 	Issuers []Issuer `yaml:"issuers"`
+	// MaxRegistrationsPerToken caps the clients one token (by jti, or by
+	// hash for opaque tokens) may register; 0 = no cap.
+	MaxRegistrationsPerToken int `yaml:"max_registrations_per_token"`
 }
 
-// Issuer is one trusted authorization server.
+// Issuer is one trusted authorization server. Its JWT access tokens are
+// verified with jwks_uri (or, with discovery, the jwks_uri of its RFC 8414
+// metadata); opaque tokens, and JWTs when it has no keys configured, are
+// checked at introspection_endpoint (RFC 7662).
 type Issuer struct {
-	Issuer   string   `yaml:"issuer"`
-	JWKSURI  string   `yaml:"jwks_uri"`
-	Audience []string `yaml:"audience"`
+	Issuer  string `yaml:"issuer"`
+	JWKSURI string `yaml:"jwks_uri"`
+	// Discovery reads jwks_uri from the issuer's metadata instead.
+	Discovery             bool          `yaml:"discovery"`
+	IntrospectionEndpoint string        `yaml:"introspection_endpoint"`
+	Introspection         Introspection `yaml:"introspection"`
+	Audience              []string      `yaml:"audience"`
+	// Algorithms narrows the accepted JWS algorithms; empty = all asymmetric ones.
+	Algorithms []string `yaml:"algorithms"`
 	// ClockSkew tolerated on exp/nbf/iat.
 	ClockSkew time.Duration `yaml:"clock_skew"`
+	// ScopeClaim is the claim with the scopes; "" = scope, then scp.
+	ScopeClaim string `yaml:"scope_claim"`
+	// RequireATJWT refuses JWTs whose typ is not at+jwt (RFC 9068).
+	RequireATJWT bool `yaml:"require_at_jwt"`
+	// RequiredScopes overrides registration.required_scopes for this issuer.
+	RequiredScopes []string `yaml:"required_scopes"`
+	// JWKSMaxAge: cached keys stop verifying this long after the last
+	// successful JWKS fetch; 0 = never.
+	JWKSMaxAge time.Duration `yaml:"jwks_max_age"`
+}
+
+// Introspection is how dcrgate calls an issuer's introspection endpoint.
+type Introspection struct {
+	// AuthMethod is none, client_secret_basic, client_secret_post or private_key_jwt.
+	AuthMethod       string `yaml:"auth_method"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecret     string `yaml:"client_secret"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// PrivateKeyFile is a PEM private key for private_key_jwt.
+	PrivateKeyFile string `yaml:"private_key_file"`
+	PrivateKeyID   string `yaml:"private_key_id"`
+	SigningAlg     string `yaml:"signing_alg"`
+	// TokenPrefix routes opaque tokens that start with it here; "" takes
+	// opaque tokens no other issuer's prefix matches.
+	TokenPrefix      string        `yaml:"token_prefix"`
+	Timeout          time.Duration `yaml:"timeout"`
+	CacheTTL         time.Duration `yaml:"cache_ttl"`
+	InactiveCacheTTL time.Duration `yaml:"inactive_cache_ttl"`
+	CacheSize        int           `yaml:"cache_size"`
+}
+
+// SoftwareStatements configures software statement verification.
+type SoftwareStatements struct {
+	TrustedIssuers []StatementIssuer `yaml:"trusted_issuers"`
+}
+
+// StatementIssuer is one trusted signer of software statements.
+type StatementIssuer struct {
+	Issuer string `yaml:"issuer"`
+	// Exactly one of JWKSURI and JWKS (an inline JWK Set as JSON).
+	JWKSURI    string        `yaml:"jwks_uri"`
+	JWKS       string        `yaml:"jwks"`
+	Algorithms []string      `yaml:"algorithms"`
+	ClockSkew  time.Duration `yaml:"clock_skew"`
+	// Scopes are the only scopes its statements may grant, and the default.
+	Scopes []string `yaml:"scopes"`
+	// Defaults are client metadata applied when neither the statement nor
+	// the request sets them.
+	Defaults map[string]any `yaml:"defaults"`
 }
 
 // LDAP is the directory connection and layout.

@@ -48,6 +48,9 @@ func Read(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 	if err := c.LDAP.resolveSecrets(); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	if err := c.InitialAccessTokens.resolveSecrets(); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
 	return c, nil
 }
 
@@ -188,4 +191,41 @@ func (l *LDAP) resolveSecrets() error {
 		return fmt.Errorf("ldap.bind_password_file: %s is empty", l.BindPasswordFile)
 	}
 	return nil
+}
+
+// resolveSecrets reads every issuer's introspection client_secret_file
+// into client_secret, as LDAP.resolveSecrets does for the bind password.
+func (t *InitialAccessTokens) resolveSecrets() error {
+	var errs []error
+	for i := range t.Issuers {
+		in := &t.Issuers[i].Introspection
+		key := fmt.Sprintf("initial_access_tokens.issuers[%d].introspection", i)
+		secret, err := readSecret(key+".client_secret", in.ClientSecret, in.ClientSecretFile)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in.ClientSecret = secret
+	}
+	return errors.Join(errs...)
+}
+
+// readSecret returns value, or the content of file (trailing newlines
+// dropped) when file is set; both set is an error, as is an empty file.
+func readSecret(key, value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	if value != "" {
+		return "", fmt.Errorf("%s and %s_file are both set; set only one", key, key)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_file: %w", key, err)
+	}
+	secret := strings.TrimRight(string(data), "\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("%s_file: %s is empty", key, file)
+	}
+	return secret, nil
 }

@@ -40,3 +40,25 @@ func (l LDAP) MarshalJSON() ([]byte, error) { return json.Marshal(l.redacted()) 
 // MarshalYAML keeps the bind password out of a dumped effective
 // configuration (e.g. `config check`).
 func (l LDAP) MarshalYAML() (any, error) { return l.redacted(), nil }
+
+// introspectionFields is Introspection without its methods, as ldapFields.
+type introspectionFields Introspection
+
+func (in Introspection) redacted() introspectionFields {
+	if in.ClientSecret != "" {
+		in.ClientSecret = Redacted
+	}
+	return introspectionFields(in)
+}
+
+// String keeps the introspection client secret out of fmt output.
+func (in Introspection) String() string { return fmt.Sprintf("%+v", in.redacted()) }
+
+// LogValue keeps it out of slog output.
+func (in Introspection) LogValue() slog.Value { return slog.AnyValue(in.redacted()) }
+
+// MarshalJSON keeps it out of JSON.
+func (in Introspection) MarshalJSON() ([]byte, error) { return json.Marshal(in.redacted()) }
+
+// MarshalYAML keeps it out of a dumped effective configuration.
+func (in Introspection) MarshalYAML() (any, error) { return in.redacted(), nil }

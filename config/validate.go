@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,10 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/iat"
 )
 
 // Accepted values of the enumerated settings.
@@ -72,7 +77,18 @@ func (c Config) checks() []check {
 	}
 	checks = append(checks, c.Registration.checks(len(c.InitialAccessTokens.Issuers))...)
 	checks = append(checks, c.Management.checks()...)
-	return append(checks, c.InitialAccessTokens.checks()...)
+	checks = append(checks, c.InitialAccessTokens.checks()...)
+	return append(checks, c.SoftwareStatements.checks(c.metadataOptions())...)
+}
+
+// metadataOptions are the client metadata rules the defaults of software
+// statement issuers are checked against.
+func (c Config) metadataOptions() client.Options {
+	opts := client.Options{MaxRedirectURIs: c.Registration.MaxRedirectURIs, MaxValueLength: c.Registration.MaxValueLength}
+	for _, p := range c.Registration.ExtendedMetadata {
+		opts.Extensions = append(opts.Extensions, client.Extension{Name: p.Name, Type: p.Type})
+	}
+	return opts
 }
 
 // checks needs the issuer count: with "Require Initial Access Token" on and
@@ -89,10 +105,7 @@ func (r Registration) checks(issuers int) []check {
 		{r.MaxRedirectURIs <= 0, "registration.max_redirect_uris", "must be > 0"},
 		{r.MaxValueLength <= 0, "registration.max_value_length", "must be > 0"},
 	}
-	for i, s := range r.RequiredScopes {
-		checks = append(checks, check{!isScopeToken(s), fmt.Sprintf("registration.required_scopes[%d]", i),
-			fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3: printable ASCII, no space, '\"' or '\\')", s)})
-	}
+	checks = append(checks, scopeChecks("registration.required_scopes", r.RequiredScopes)...)
 	return append(checks, extendedMetadataChecks(r.ExtendedMetadata)...)
 }
 
@@ -123,22 +136,149 @@ func (m Management) checks() []check {
 }
 
 func (t InitialAccessTokens) checks() []check {
-	var checks []check
+	checks := []check{{t.MaxRegistrationsPerToken < 0, "initial_access_tokens.max_registrations_per_token", "must not be negative"}}
 	seen := map[string]bool{}
+	prefixes := map[string]int{} // token_prefix → first issuer index
 	for i, is := range t.Issuers {
 		key := fmt.Sprintf("initial_access_tokens.issuers[%d]", i)
+		checks = append(checks, is.checks(key)...)
+		checks = append(checks,
+			check{is.Issuer != "" && seen[is.Issuer], key + ".issuer", fmt.Sprintf("%q is listed twice", is.Issuer)})
+		seen[is.Issuer] = true
+		if is.IntrospectionEndpoint == "" {
+			continue
+		}
+		p := is.Introspection.TokenPrefix
+		first, dup := prefixes[p]
+		checks = append(checks, check{dup, key + ".introspection.token_prefix", fmt.Sprintf(
+			"%q is also the prefix of issuers[%d]: an opaque token is sent to one introspection endpoint only, chosen by its prefix (\"\" = any token)", p, first)})
+		if !dup {
+			prefixes[p] = i
+		}
+	}
+	return checks
+}
+
+// checks are the rules of one issuer; key is its YAML path.
+func (is Issuer) checks(key string) []check {
+	hasKeys := is.JWKSURI != "" || is.Discovery
+	checks := []check{
+		problem(key+".issuer", absoluteURLProblem(is.Issuer)),
+		{!hasKeys && is.IntrospectionEndpoint == "", key + ".jwks_uri",
+			"one of jwks_uri, discovery: true or introspection_endpoint is required"},
+		{is.JWKSURI != "" && is.Discovery, key + ".discovery", "jwks_uri and discovery: true are exclusive"},
+		problem(key+".jwks_uri", httpURLProblem(is.JWKSURI)),
+		problem(key+".introspection_endpoint", httpURLProblem(is.IntrospectionEndpoint)),
+		{is.ClockSkew < 0 || is.ClockSkew > maxClockSkew, key + ".clock_skew",
+			fmt.Sprintf("%s is outside 0s..%s", is.ClockSkew, maxClockSkew)},
+		{slices.Contains(is.Audience, ""), key + ".audience", "must not contain an empty value"},
+		{is.RequireATJWT && !hasKeys, key + ".require_at_jwt", "needs jwks_uri or discovery: introspected tokens have no JOSE header"},
+		{is.JWKSMaxAge < 0, key + ".jwks_max_age", "must not be negative"},
+	}
+	if is.Discovery {
+		// Discovery trusts the metadata document for the keys' location.
+		checks = append(checks, problem(key+".issuer", httpURLProblem(is.Issuer)))
+	}
+	checks = append(checks, algorithmChecks(key+".algorithms", is.Algorithms)...)
+	checks = append(checks, scopeChecks(key+".required_scopes", is.RequiredScopes)...)
+	return append(checks, is.Introspection.checks(key+".introspection", is.IntrospectionEndpoint != "")...)
+}
+
+// checks: the section only makes sense with an endpoint, and each
+// authentication method needs its own credentials.
+func (in Introspection) checks(key string, used bool) []check {
+	if !used {
+		return []check{{in != (Introspection{}), key, "is set but introspection_endpoint is not"}}
+	}
+	secret := in.AuthMethod == iat.AuthClientSecretBasic || in.AuthMethod == iat.AuthClientSecretPost
+	keyed := in.AuthMethod == iat.AuthPrivateKeyJWT
+	checks := []check{
+		problem(key+".auth_method", oneOf(in.AuthMethod, iat.AuthMethods)),
+		{(secret || keyed) && in.ClientID == "", key + ".client_id", "required by auth_method " + in.AuthMethod},
+		{secret && in.ClientSecret == "", key + ".client_secret", "required by auth_method " + in.AuthMethod + " (or client_secret_file)"},
+		{keyed && in.PrivateKeyFile == "", key + ".private_key_file", "required by auth_method private_key_jwt"},
+		{!secret && in.ClientSecret != "", key + ".client_secret", "is only used by client_secret_basic and client_secret_post"},
+		{!keyed && in.PrivateKeyFile != "", key + ".private_key_file", "is only used by private_key_jwt"},
+		{in.Timeout < 0, key + ".timeout", "must not be negative"},
+		{in.CacheTTL < 0, key + ".cache_ttl", "must not be negative"},
+		{in.InactiveCacheTTL < 0, key + ".inactive_cache_ttl", "must not be negative"},
+		{in.CacheSize < 0, key + ".cache_size", "must not be negative"},
+	}
+	if in.SigningAlg != "" {
+		checks = append(checks, problem(key+".signing_alg", oneOf(in.SigningAlg, iat.Algorithms())))
+	}
+	return checks
+}
+
+func algorithmChecks(key string, algs []string) []check {
+	var checks []check
+	for i, a := range algs {
+		checks = append(checks, problem(fmt.Sprintf("%s[%d]", key, i), oneOf(a, iat.Algorithms())))
+	}
+	return checks
+}
+
+func scopeChecks(key string, scopes []string) []check {
+	var checks []check
+	for i, s := range scopes {
+		checks = append(checks, check{!isScopeToken(s), fmt.Sprintf("%s[%d]", key, i),
+			fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3: printable ASCII, no space, '\"' or '\\')", s)})
+	}
+	return checks
+}
+
+// checks for software_statements: each issuer once, with exactly one key
+// source, and defaults that are valid client metadata.
+func (s SoftwareStatements) checks(md client.Options) []check {
+	var checks []check
+	seen := map[string]bool{}
+	for i, is := range s.TrustedIssuers {
+		key := fmt.Sprintf("software_statements.trusted_issuers[%d]", i)
 		checks = append(checks,
 			problem(key+".issuer", absoluteURLProblem(is.Issuer)),
 			check{is.Issuer != "" && seen[is.Issuer], key + ".issuer", fmt.Sprintf("%q is listed twice", is.Issuer)},
-			check{is.JWKSURI == "", key + ".jwks_uri", "required"},
+			check{(is.JWKSURI == "") == (is.JWKS == ""), key + ".jwks_uri", "exactly one of jwks_uri and jwks is required"},
 			problem(key+".jwks_uri", httpURLProblem(is.JWKSURI)),
+			problem(key+".jwks", jwksProblem(is.JWKS)),
 			check{is.ClockSkew < 0 || is.ClockSkew > maxClockSkew, key + ".clock_skew",
 				fmt.Sprintf("%s is outside 0s..%s", is.ClockSkew, maxClockSkew)},
-			check{slices.Contains(is.Audience, ""), key + ".audience", "must not contain an empty value"},
+			problem(key+".defaults", defaultsProblem(is.Defaults, md)),
 		)
 		seen[is.Issuer] = true
+		checks = append(checks, algorithmChecks(key+".algorithms", is.Algorithms)...)
+		checks = append(checks, scopeChecks(key+".scopes", is.Scopes)...)
 	}
 	return checks
+}
+
+func jwksProblem(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	set, err := jwk.Parse([]byte(raw))
+	if err != nil {
+		return fmt.Sprintf("not a JWK Set: %v", err)
+	}
+	if set.Len() == 0 {
+		return "the JWK Set has no keys"
+	}
+	return ""
+}
+
+// defaultsProblem decodes the defaults as a registration request would be,
+// so a typo is found at start, not on the first registration.
+func defaultsProblem(defaults map[string]any, md client.Options) string {
+	if len(defaults) == 0 {
+		return ""
+	}
+	data, err := json.Marshal(defaults)
+	if err != nil {
+		return fmt.Sprintf("not representable as JSON: %v", err)
+	}
+	if _, err := client.Decode(data, md); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func (l LDAP) checks() []check {

@@ -13,7 +13,9 @@ import (
 // principalFromClaims builds the Principal from a verified claim set. The
 // claim names are shared by JWT access tokens (RFC 9068 §2.2) and
 // introspection responses (RFC 7662 §2.2), so both validators use this.
-func principalFromClaims(claims map[string]any) (Principal, error) {
+// scopeClaim, when set, is the one claim that carries the scopes;
+// otherwise "scope" and then "scp" are read.
+func principalFromClaims(claims map[string]any, scopeClaim string) (Principal, error) {
 	p := Principal{Claims: claims}
 	var err error
 	if p.Issuer, err = stringClaim(claims, "iss"); err != nil {
@@ -25,7 +27,10 @@ func principalFromClaims(claims map[string]any) (Principal, error) {
 	if p.ClientID, err = clientID(claims); err != nil {
 		return Principal{}, err
 	}
-	if p.Scopes, err = scopes(claims); err != nil {
+	if p.Scopes, err = scopes(claims, scopeClaim); err != nil {
+		return Principal{}, err
+	}
+	if p.TokenID, err = stringClaim(claims, "jti"); err != nil {
 		return Principal{}, err
 	}
 	return p, nil
@@ -58,8 +63,17 @@ func clientID(claims map[string]any) (string, error) {
 
 // scopes reads "scope", a space-separated string (RFC 9068 §2.2.3,
 // RFC 8693 §4.2), or else "scp", which some servers (Okta, Azure AD) send
-// as an array of strings or as a string.
-func scopes(claims map[string]any) ([]string, error) {
+// as an array of strings or as a string. A configured claim name replaces
+// both, for servers that put scopes elsewhere; it may be a string or an
+// array.
+func scopes(claims map[string]any, scopeClaim string) ([]string, error) {
+	if scopeClaim != "" {
+		v, ok := claims[scopeClaim]
+		if !ok {
+			return nil, nil
+		}
+		return scpClaim(scopeClaim, v)
+	}
 	if v, ok := claims["scope"]; ok {
 		s, ok := v.(string)
 		if !ok {
@@ -71,10 +85,12 @@ func scopes(claims map[string]any) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	return scpClaim(v)
+	return scpClaim("scp", v)
 }
 
-func scpClaim(v any) ([]string, error) {
+// scpClaim reads a scope claim that is a space-separated string or an array
+// of strings.
+func scpClaim(name string, v any) ([]string, error) {
 	switch v := v.(type) {
 	case string:
 		return strings.Fields(v), nil
@@ -83,13 +99,13 @@ func scpClaim(v any) ([]string, error) {
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, fmt.Errorf("claim scp holds %T, not a string", e)
+				return nil, fmt.Errorf("claim %s holds %T, not a string", name, e)
 			}
 			out = append(out, s)
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("claim scp is %T, not a string or an array", v)
+	return nil, fmt.Errorf("claim %s is %T, not a string or an array", name, v)
 }
 
 // audienceAnyOf accepts a token whose "aud" names at least one of want
@@ -99,14 +115,43 @@ func scpClaim(v any) ([]string, error) {
 func audienceAnyOf(want []string) jwt.Validator {
 	return jwt.ValidatorFunc(func(_ context.Context, tok jwt.Token) error {
 		aud, _ := tok.Audience()
-		for _, a := range aud {
-			if slices.Contains(want, a) {
-				return nil
-			}
-		}
-		if len(aud) == 0 {
-			return errors.New("token has no aud")
-		}
-		return fmt.Errorf("aud %q names none of %q", aud, want)
+		return checkAudience(aud, want)
 	})
+}
+
+// checkAudience is the rule of audienceAnyOf, shared with introspection
+// responses, whose "aud" has the same meaning (RFC 7662 §2.2).
+func checkAudience(aud, want []string) error {
+	for _, a := range aud {
+		if slices.Contains(want, a) {
+			return nil
+		}
+	}
+	if len(aud) == 0 {
+		return errors.New("token has no aud")
+	}
+	return fmt.Errorf("aud %q names none of %q", aud, want)
+}
+
+// audienceClaim reads "aud" from a claim map: a string or an array of
+// strings (RFC 7519 §4.1.3).
+func audienceClaim(claims map[string]any) ([]string, error) {
+	switch v := claims["aud"].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{v}, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("claim aud holds %T, not a string", e)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("claim aud is %T, not a string or an array", v)
+	}
 }

@@ -5,6 +5,8 @@ package iat
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 )
@@ -15,8 +17,30 @@ type Principal struct {
 	Subject  string
 	ClientID string
 	Scopes   []string
+	// TokenID names the token, never revealing it: its "jti" (RFC 7519
+	// §4.1.7) when a JWT has one, else TokenHash of the token. Clients are
+	// stored with it as their owner's token, which is how registrations per
+	// token are counted.
+	TokenID string
+	// Method is how the token was judged: MethodJWT or MethodIntrospection.
+	Method string
 	// Claims are all claims of the token (JWT) or introspection response.
+	// They are shared with the validator's cache: read them, never change them.
 	Claims map[string]any
+}
+
+// The validation methods, as in Principal.Method and the metrics labels.
+const (
+	MethodJWT           = "jwt"
+	MethodIntrospection = "introspection"
+)
+
+// TokenHash is the SHA-256 of a token in lower-case hex: how an opaque
+// token is named in the directory, the logs and the cache, so the token
+// itself is never kept.
+func TokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 // HasAnyScope reports whether the principal holds at least one of scopes;

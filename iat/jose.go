@@ -3,6 +3,8 @@ package iat
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -43,6 +45,8 @@ var allowedAlgs = map[string]keyFamily{
 type header struct {
 	alg jwa.SignatureAlgorithm
 	kid string
+	// typ is the "typ" in lower case without "application/", "" if absent.
+	typ string
 }
 
 // parseHeader reads and checks the protected header of a compact JWS
@@ -60,7 +64,8 @@ func parseHeader(token string) (header, error) {
 	if err != nil {
 		return header{}, err
 	}
-	if err := checkType(h); err != nil {
+	typ, err := checkType(h)
+	if err != nil {
 		return header{}, err
 	}
 	kid, err := jwsbb.HeaderGetString(h, "kid")
@@ -72,7 +77,7 @@ func parseHeader(token string) (header, error) {
 	if len(kid) > maxKeyIDBytes {
 		return header{}, fmt.Errorf("kid is %d bytes, more than %d", len(kid), maxKeyIDBytes)
 	}
-	return header{alg: alg, kid: kid}, nil
+	return header{alg: alg, kid: kid, typ: typ}, nil
 }
 
 func headerAlg(h jwsbb.Header) (jwa.SignatureAlgorithm, error) {
@@ -94,20 +99,31 @@ func headerAlg(h jwsbb.Header) (jwa.SignatureAlgorithm, error) {
 // (RFC 9068 §2.1), with or without the "application/" prefix and in any
 // case (RFC 7515 §4.1.9). Explicitly typed JWTs of other kinds, such as
 // "logout+jwt" or "dpop+jwt", are meant for something else and must not be
-// accepted as access tokens (RFC 8725 §3.11).
-func checkType(h jwsbb.Header) error {
+// accepted as access tokens (RFC 8725 §3.11). It returns the normalised
+// type, "" when absent.
+func checkType(h jwsbb.Header) (string, error) {
 	typ, err := jwsbb.HeaderGetString(h, "typ")
 	if errors.Is(err, jwsbb.ErrHeaderNotFound()) {
-		return nil
+		return "", nil
 	}
 	if err != nil {
-		return fmt.Errorf("header typ: %w", err)
+		return "", fmt.Errorf("header typ: %w", err)
 	}
-	switch strings.TrimPrefix(strings.ToLower(typ), "application/") {
-	case "jwt", "at+jwt":
-		return nil
+	norm := strings.TrimPrefix(strings.ToLower(typ), "application/")
+	switch norm {
+	case "jwt", typeATJWT:
+		return norm, nil
 	}
-	return fmt.Errorf("token type %q is not accepted", typ)
+	return "", fmt.Errorf("token type %q is not accepted", typ)
+}
+
+// typeATJWT is the "typ" of RFC 9068 §2.1 JWT access tokens.
+const typeATJWT = "at+jwt"
+
+// Algorithms lists the JWS algorithms dcrgate can accept, for
+// configuration checks; a configuration may narrow it per issuer.
+func Algorithms() []string {
+	return slices.Sorted(maps.Keys(allowedAlgs))
 }
 
 func orMissing(err error) error {

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
@@ -32,13 +35,30 @@ type JWKSConfig struct {
 	// Issuer is required and must equal the token's "iss" exactly
 	// (RFC 9068 §4, RFC 8414 §2).
 	Issuer string
-	// JWKSURI is the issuer's JWK Set (RFC 7517 §5); required.
+	// JWKSURI is the issuer's JWK Set (RFC 7517 §5). Exactly one of JWKSURI
+	// and JWKS is required.
 	JWKSURI string
+	// JWKS is a key set given inline, for issuers (such as software
+	// statement signers) that publish no URL. It is never refetched.
+	JWKS jwk.Set
 	// Audience, when set, is the list of names the gateway answers to;
 	// the token's "aud" must contain one of them (RFC 9068 §4).
 	Audience []string
+	// Algorithms, when set, narrows the accepted JWS algorithms for this
+	// issuer (RFC 8725 §3.1); see Algorithms for the possible values.
+	Algorithms []string
 	// ClockSkew is tolerated on exp, nbf and iat. Default 30s.
 	ClockSkew time.Duration
+	// RequireATJWT refuses tokens whose "typ" is not "at+jwt", so that an
+	// ID token or another JWT the issuer signs cannot pass for an access
+	// token (RFC 9068 §2.1, §4).
+	RequireATJWT bool
+	// ScopeClaim names the claim that carries the scopes; default "scope",
+	// then "scp".
+	ScopeClaim string
+	// ExpOptional accepts tokens without "exp". Software statements
+	// (RFC 7591 §2.3) often have none; access tokens always need one.
+	ExpOptional bool
 	// HTTPClient fetches the JWKS. Default: a client with a 5s timeout.
 	// Either way jwx's redirect hardening is added.
 	HTTPClient *http.Client
@@ -46,6 +66,13 @@ type JWKSConfig struct {
 	// a kid that is not in the cached set, so forged kids cannot make the
 	// gateway hammer the issuer. Default 30s.
 	MinRefreshInterval time.Duration
+	// MaxKeyAge bounds how long cached keys keep verifying while the JWKS
+	// cannot be fetched: once the last successful fetch is older, tokens
+	// get ErrUnavailable (503) instead of being checked against keys the
+	// issuer may have revoked. 0 keeps them for ever.
+	MaxKeyAge time.Duration
+	// Metrics receives JWKS fetch counts; nil discards.
+	Metrics Metrics
 }
 
 // withDefaults checks cfg and fills in defaults, reporting every problem.
@@ -54,11 +81,21 @@ func (cfg JWKSConfig) withDefaults() (JWKSConfig, error) {
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("issuer is required"))
 	}
-	if err := checkHTTPURL(cfg.JWKSURI); err != nil {
-		errs = append(errs, fmt.Errorf("jwks_uri: %w", err))
+	switch {
+	case cfg.JWKS != nil && cfg.JWKSURI != "":
+		errs = append(errs, errors.New("jwks_uri and an inline JWKS are exclusive"))
+	case cfg.JWKS == nil:
+		if err := checkHTTPURL(cfg.JWKSURI); err != nil {
+			errs = append(errs, fmt.Errorf("jwks_uri: %w", err))
+		}
 	}
-	if cfg.ClockSkew < 0 || cfg.MinRefreshInterval < 0 {
-		errs = append(errs, errors.New("clock skew and min refresh interval must not be negative"))
+	for _, a := range cfg.Algorithms {
+		if _, ok := allowedAlgs[a]; !ok {
+			errs = append(errs, fmt.Errorf("algorithm %q is not one of %s", a, strings.Join(Algorithms(), ", ")))
+		}
+	}
+	if cfg.ClockSkew < 0 || cfg.MinRefreshInterval < 0 || cfg.MaxKeyAge < 0 {
+		errs = append(errs, errors.New("clock skew, min refresh interval and max key age must not be negative"))
 	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("iat: jwks config for %q: %w", cfg.Issuer, errors.Join(errs...))
@@ -72,7 +109,7 @@ func (cfg JWKSConfig) withDefaults() (JWKSConfig, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
-	cfg.HTTPClient = jwk.WrapHTTPClientDefaults(cfg.HTTPClient)
+	cfg.Metrics = orDiscard(cfg.Metrics)
 	return cfg, nil
 }
 
@@ -96,11 +133,17 @@ func checkHTTPURL(s string) error {
 // Expires asks for (at least every 15 minutes without them, jwx's default),
 // and refetched on demand when a token names an unknown kid.
 type JWKSValidator struct {
-	cache      *jwk.Cache
-	res        *httprc.ResourceBase[jwk.Set]
-	stop       context.CancelFunc
-	claimsOpts []jwt.ParseOption
-	refresh    *refresher
+	keys         keySource
+	claimsOpts   []jwt.ParseOption
+	algs         []string // nil: every allowed algorithm
+	requireATJWT bool
+	scopeClaim   string
+}
+
+// keySource finds the verification key a token names.
+type keySource interface {
+	key(ctx context.Context, kid string) (jwk.Key, error)
+	close() error
 }
 
 // NewJWKSValidator starts a JWKS cache for cfg that lives until ctx is
@@ -116,23 +159,80 @@ func NewJWKSValidator(ctx context.Context, cfg JWKSConfig, logger *slog.Logger) 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger = logger.With("issuer", cfg.Issuer, "jwks_uri", cfg.JWKSURI)
+	v := &JWKSValidator{claimsOpts: claimsOptions(cfg), algs: cfg.Algorithms,
+		requireATJWT: cfg.RequireATJWT, scopeClaim: cfg.ScopeClaim}
+	if cfg.JWKS != nil {
+		v.keys = staticKeys{set: cfg.JWKS}
+		return v, nil
+	}
+	if v.keys, err = newRemoteKeys(ctx, cfg, logger.With("issuer", cfg.Issuer, "jwks_uri", cfg.JWKSURI)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// remoteKeys is a JWKS fetched over HTTP and cached.
+type remoteKeys struct {
+	cache   *jwk.Cache
+	res     *httprc.ResourceBase[jwk.Set]
+	stop    context.CancelFunc
+	refresh *refresher
+	maxAge  time.Duration
+	// fetched is when the JWKS was last fetched successfully (Unix ns).
+	fetched atomic.Int64
+}
+
+func newRemoteKeys(ctx context.Context, cfg JWKSConfig, logger *slog.Logger) (*remoteKeys, error) {
+	r := &remoteKeys{maxAge: cfg.MaxKeyAge}
+	cfg.HTTPClient = jwk.WrapHTTPClientDefaults(recordFetches(cfg.HTTPClient, func(ok bool) {
+		if ok {
+			r.fetched.Store(time.Now().UnixNano())
+		}
+		cfg.Metrics.JWKSFetch(cfg.Issuer, fetchResult(ok))
+	}))
 	ctx, stop := context.WithCancel(ctx)
 	cache, res, err := startCache(ctx, cfg, logger)
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	v := &JWKSValidator{cache: cache, res: res, stop: stop, claimsOpts: claimsOptions(cfg)}
-	v.refresh = newRefresher(ctx, cfg.MinRefreshInterval, func(ctx context.Context) error {
+	r.cache, r.res, r.stop = cache, res, stop
+	r.refresh = newRefresher(ctx, cfg.MinRefreshInterval, func(ctx context.Context) error {
 		_, err := cache.Refresh(ctx, cfg.JWKSURI)
 		if err != nil {
 			logger.WarnContext(ctx, "iat: JWKS refetch failed", "err", err)
 		}
 		return err
 	})
-	return v, nil
+	return r, nil
 }
+
+// recordFetches wraps c's transport so that every JWKS response is
+// reported: a 2xx as a successful fetch, anything else as a failure.
+func recordFetches(c *http.Client, done func(ok bool)) *http.Client {
+	wrapped := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	wrapped.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(req)
+		done(err == nil && resp.StatusCode/100 == 2)
+		return resp, err
+	})
+	return &wrapped
+}
+
+func fetchResult(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "error"
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // startCache registers the JWKS URL with WithWaitReady(false), so Register
 // returns at once while the cache's worker fetches in the background.
@@ -164,8 +264,10 @@ func claimsOptions(cfg JWKSConfig) []jwt.ParseOption {
 		jwt.WithVerify(false), // the signature was verified over these bytes already
 		jwt.WithValidate(true),
 		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithRequiredClaim("exp"),
 		jwt.WithAcceptableSkew(cfg.ClockSkew),
+	}
+	if !cfg.ExpOptional {
+		opts = append(opts, jwt.WithRequiredClaim("exp"))
 	}
 	if len(cfg.Audience) > 0 {
 		opts = append(opts, jwt.WithValidator(audienceAnyOf(cfg.Audience)))
@@ -174,22 +276,24 @@ func claimsOptions(cfg JWKSConfig) []jwt.ParseOption {
 }
 
 // Close stops the cache's goroutines and any running refetch.
-func (v *JWKSValidator) Close() error {
-	v.stop()
+func (v *JWKSValidator) Close() error { return v.keys.close() }
+
+func (r *remoteKeys) close() error {
+	r.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultHTTPTimeout)
 	defer cancel()
-	return v.cache.Shutdown(ctx)
+	return r.cache.Shutdown(ctx)
 }
 
 // Validate verifies token and returns its principal. Errors wrap
 // ErrInvalidToken (the token is bad) or ErrUnavailable (no key could be
 // fetched to judge it); their text never contains the token.
 func (v *JWKSValidator) Validate(ctx context.Context, token string) (Principal, error) {
-	hdr, err := parseHeader(token)
+	hdr, err := v.header(token)
 	if err != nil {
 		return Principal{}, invalid(err)
 	}
-	key, err := v.key(ctx, hdr.kid)
+	key, err := v.keys.key(ctx, hdr.kid)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -204,7 +308,26 @@ func (v *JWKSValidator) Validate(ctx context.Context, token string) (Principal, 
 	if err != nil {
 		return Principal{}, invalid(err)
 	}
+	if p.TokenID == "" {
+		p.TokenID = TokenHash(token)
+	}
 	return p, nil
+}
+
+// header parses the JOSE header and applies this issuer's own rules on
+// top of the general ones.
+func (v *JWKSValidator) header(token string) (header, error) {
+	hdr, err := parseHeader(token)
+	if err != nil {
+		return header{}, err
+	}
+	if v.algs != nil && !slices.Contains(v.algs, hdr.alg.String()) {
+		return header{}, fmt.Errorf("algorithm %s is not configured for this issuer", hdr.alg)
+	}
+	if v.requireATJWT && hdr.typ != typeATJWT {
+		return header{}, fmt.Errorf("token type %q is not at+jwt, which this issuer requires (RFC 9068 §2.1)", hdr.typ)
+	}
+	return hdr, nil
 }
 
 // claims checks the verified payload and turns it into a Principal.
@@ -219,29 +342,59 @@ func (v *JWKSValidator) claims(payload []byte) (Principal, error) {
 	if _, err := jwt.Parse(payload, v.claimsOpts...); err != nil {
 		return Principal{}, fmt.Errorf("claims: %w", err)
 	}
-	return principalFromClaims(claims)
+	p, err := principalFromClaims(claims, v.scopeClaim)
+	p.Method = MethodJWT
+	return p, err
 }
 
 // key returns the key named kid: from the cached set if it is there, else
 // after a (rate-limited) refetch, which is how a key rollover at the
-// issuer is picked up between scheduled refreshes.
-func (v *JWKSValidator) key(ctx context.Context, kid string) (jwk.Key, error) {
-	if set := v.res.Resource(); set != nil {
-		if k, ok := set.LookupKeyID(kid); ok {
-			return k, nil
+// issuer is picked up between scheduled refreshes. Keys older than the
+// configured maximum age are not used until a fetch succeeds again.
+func (r *remoteKeys) key(ctx context.Context, kid string) (jwk.Key, error) {
+	if r.stale() {
+		err := r.refresh.do(ctx)
+		if r.stale() {
+			return nil, fmt.Errorf("%w: the JWKS has not been fetched for over %s: %w", ErrUnavailable, r.maxAge, orMissing(err))
 		}
 	}
-	err := v.refresh.do(ctx)
-	if set := v.res.Resource(); set != nil {
-		if k, ok := set.LookupKeyID(kid); ok {
-			return k, nil
-		}
+	if k, ok := r.lookup(kid); ok {
+		return k, nil
+	}
+	err := r.refresh.do(ctx)
+	if k, ok := r.lookup(kid); ok {
+		return k, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: no key %q: JWKS: %w", ErrUnavailable, kid, err)
 	}
 	return nil, invalid(fmt.Errorf("no key %q in the JWKS", kid))
 }
+
+func (r *remoteKeys) lookup(kid string) (jwk.Key, bool) {
+	if set := r.res.Resource(); set != nil {
+		return set.LookupKeyID(kid)
+	}
+	return nil, false
+}
+
+// stale reports whether cached keys have outlived MaxKeyAge.
+func (r *remoteKeys) stale() bool {
+	last := r.fetched.Load()
+	return r.maxAge > 0 && last != 0 && time.Since(time.Unix(0, last)) > r.maxAge
+}
+
+// staticKeys is an inline JWKS: an unknown kid is simply not there.
+type staticKeys struct{ set jwk.Set }
+
+func (s staticKeys) key(_ context.Context, kid string) (jwk.Key, error) {
+	if k, ok := s.set.LookupKeyID(kid); ok {
+		return k, nil
+	}
+	return nil, invalid(fmt.Errorf("no key %q in the configured JWKS", kid))
+}
+
+func (staticKeys) close() error { return nil }
 
 func invalid(err error) error {
 	return fmt.Errorf("%w: %w", ErrInvalidToken, err)

@@ -28,14 +28,16 @@ const (
 
 // Kinds lists the kinds Build knows, for configuration errors and docs.
 var Kinds = []string{KindRedirectURIHosts, KindAllowedScopes, KindAllowedGrantTypes,
-	KindAllowedAuthMethods, KindMaxClientsPerOwner, KindCEL}
+	KindAllowedAuthMethods, KindMaxClientsPerOwner, KindCEL, KindSoftwareStatement}
 
 // Spec is one configured policy.
 type Spec struct {
 	// Name appears in refusals and logs; defaults to the kind.
 	Name string
 	Kind string
-	// Values are the allowed hosts, scopes, grant types or auth methods.
+	// Values are the allowed hosts, scopes, grant types or auth methods;
+	// for software_statement, the statement issuers accepted (empty: any
+	// trusted one).
 	Values []string
 	// Max is the limit of max_clients_per_owner.
 	Max int
@@ -97,6 +99,8 @@ func (b builder) build(s Spec) (Policy, error) {
 		return newMaxClients(s, b.counter)
 	case KindCEL:
 		return newCELRule(s)
+	case KindSoftwareStatement:
+		return SoftwareStatement{Issuers: s.Values}, nil
 	default:
 		return nil, fmt.Errorf("unknown kind %q (known: %v)", s.Kind, Kinds)
 	}

@@ -67,6 +67,7 @@ func TestPolicies(t *testing.T) {
 		{"fail/cel access_denied", Spec{Kind: KindCEL, Expression: `"dcr:admin" in principal.scopes`, Error: "access_denied"}, nil, developer, "access_denied"},
 		{"fail/cel runtime error fails closed", Spec{Kind: KindCEL, Expression: `metadata.no_such_member == "x"`}, nil, developer, "invalid_client_metadata"},
 		{"fail/cel open registration has no claims", Spec{Kind: KindCEL, Expression: `principal.claims.department == "payments"`}, nil, nil, "invalid_client_metadata"},
+		{"fail/statement required", Spec{Kind: KindSoftwareStatement}, nil, developer, "invalid_software_statement"},
 		{"ok/selection skips other issuers", Spec{Kind: KindAllowedScopes, Values: []string{"openid"}, Issuers: []string{"https://partner.example.org"}}, nil, developer, ""},
 		{"fail/selection applies to matching scope", Spec{Kind: KindAllowedScopes, Values: []string{"openid"}, Scopes: []string{"dcr"}}, nil, developer, "invalid_client_metadata"},
 		{"ok/selection skips callers without the scope", Spec{Kind: KindAllowedScopes, Values: []string{"openid"}, Scopes: []string{"dcr:partner"}}, nil, developer, ""},
@@ -92,7 +93,7 @@ func TestPolicies(t *testing.T) {
 			if !errors.As(err, &oe) || oe.Code != tt.wantCode {
 				t.Fatalf("err = %v, want %s", err, tt.wantCode)
 			}
-			if !strings.Contains(oe.Description, "(policy ") {
+			if tt.spec.Kind != KindSoftwareStatement && !strings.Contains(oe.Description, "(policy ") {
 				t.Fatalf("refusal does not name the policy: %q", oe.Description)
 			}
 		})

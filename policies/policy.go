@@ -21,6 +21,9 @@ type Request struct {
 	// open registration and for updates, which are authorized by the
 	// registration access token instead.
 	Principal *iat.Principal
+	// Statement is the verified software statement (RFC 7591 §2.3) of a
+	// registration that sent one; nil otherwise.
+	Statement *iat.Statement
 	// Metadata is the validated metadata; policies may change it.
 	Metadata *client.Metadata
 }

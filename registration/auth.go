@@ -36,10 +36,20 @@ func (s *Service) authorizeRegistration(ctx context.Context, bearer string) (*ia
 	case err != nil:
 		s.logger.InfoContext(ctx, "initial access token rejected", "reason", err)
 		return nil, oauth.ErrInvalidToken.WithDescription("the initial access token is invalid or expired").WithCause(err)
-	case !p.HasAnyScope(s.opts.RequiredScopes):
-		return nil, oauth.ErrInsufficientScope.WithDescription("the initial access token needs one of the scopes: %s", strings.Join(s.opts.RequiredScopes, ", "))
+	}
+	if required := s.requiredScopes(p.Issuer); !p.HasAnyScope(required) {
+		return nil, oauth.ErrInsufficientScope.WithDescription("the initial access token needs one of the scopes: %s", strings.Join(required, ", "))
 	}
 	return &p, nil
+}
+
+// requiredScopes is the scope group a token of issuer needs: the issuer's
+// own when configured, else the global one.
+func (s *Service) requiredScopes(issuer string) []string {
+	if scopes, ok := s.opts.IssuerScopes[issuer]; ok {
+		return scopes
+	}
+	return s.opts.RequiredScopes
 }
 
 // checkRegistrationToken is run on the stored record inside every management

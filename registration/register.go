@@ -23,27 +23,52 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if err != nil {
 		return Registration{}, err
 	}
-	md, _, err := s.validMetadata(ctx, body, policies.Request{Operation: string(OpRegister), Principal: principal})
+	owner := ownerOf(principal)
+	if err := s.checkTokenQuota(ctx, owner); err != nil {
+		return Registration{}, err
+	}
+	body, stmt, err := s.applyStatement(ctx, body)
 	if err != nil {
 		return Registration{}, err
 	}
-	now := s.now()
-	rec := client.Record{Metadata: md, IssuedAt: now.Truncate(time.Second), Owner: ownerOf(principal)}
-	var out issued
-	if md.IsConfidential() {
-		if out.secret, err = s.newSecret(&rec, now); err != nil {
-			return Registration{}, oauth.From(err)
-		}
+	md, _, err := s.validMetadata(ctx, body, policies.Request{Operation: string(OpRegister), Principal: principal, Statement: stmt})
+	if err != nil {
+		return Registration{}, err
 	}
-	if s.opts.Management.Enabled {
-		out.token = newToken(&rec)
+	if err := checkGrantedScopes(md, stmt); err != nil {
+		return Registration{}, err
+	}
+	now := s.now()
+	rec := client.Record{Metadata: md, IssuedAt: now.Truncate(time.Second), Owner: owner}
+	out, err := s.issueCredentials(&rec, now)
+	if err != nil {
+		return Registration{}, err
 	}
 	if rec.ID, err = s.create(ctx, rec); err != nil {
 		return Registration{}, storeError(err)
 	}
+	if err := s.enforceTokenQuota(ctx, owner, rec.ID); err != nil {
+		return Registration{}, err
+	}
 	rec.Revision = 1
 	s.logger.InfoContext(ctx, "client registered", "client_id", rec.ID, "owner", rec.Owner.Subject)
 	return s.present(rec, out), nil
+}
+
+// issueCredentials gives a new record its secret (confidential clients)
+// and registration access token (when management is on).
+func (s *Service) issueCredentials(rec *client.Record, now time.Time) (issued, error) {
+	var out issued
+	if rec.Metadata.IsConfidential() {
+		var err error
+		if out.secret, err = s.newSecret(rec, now); err != nil {
+			return issued{}, oauth.From(err)
+		}
+	}
+	if s.opts.Management.Enabled {
+		out.token = newToken(rec)
+	}
+	return out, nil
 }
 
 // create stores rec under a fresh client ID and returns the ID.
@@ -97,10 +122,12 @@ func (s *Service) present(r client.Record, out issued) Registration {
 	return reg
 }
 
+// ownerOf is who registers: the token's issuer and subject, and the
+// token's ID (its jti, or the SHA-256 of an opaque token), by which
+// registrations per token are counted.
 func ownerOf(p *iat.Principal) client.Owner {
 	if p == nil {
 		return client.Owner{}
 	}
-	jti, _ := p.Claims["jti"].(string)
-	return client.Owner{Issuer: p.Issuer, Subject: p.Subject, TokenID: jti}
+	return client.Owner{Issuer: p.Issuer, Subject: p.Subject, TokenID: p.TokenID}
 }

@@ -22,6 +22,13 @@ type Options struct {
 	RequireInitialAccessToken bool
 	// RequiredScopes is the required scope or scope group (any one suffices).
 	RequiredScopes []string
+	// IssuerScopes overrides RequiredScopes for tokens of the named issuers.
+	IssuerScopes map[string][]string
+	// MaxRegistrationsPerToken caps the clients one initial access token
+	// registers; 0 = no cap.
+	MaxRegistrationsPerToken int
+	// Statements verifies software statements; nil refuses them all.
+	Statements StatementVerifier
 	// Management is "Enable Dynamic Client Registration Management".
 	Management Management
 	// Metadata configures client metadata decoding and validation.

@@ -1,0 +1,36 @@
+package policies
+
+import (
+	"context"
+	"slices"
+
+	"github.com/dcrgate/dcrgate/oauth"
+)
+
+// KindSoftwareStatement requires registrations to carry a verified
+// software statement (RFC 7591 §2.3), optionally from given issuers.
+const KindSoftwareStatement = "software_statement"
+
+// SoftwareStatement is the policy of KindSoftwareStatement. The statement
+// itself is verified before policies run (bad ones never get here); this
+// only decides whether one is needed and whose.
+type SoftwareStatement struct {
+	// Issuers, when set, are the statement issuers accepted here: a subset
+	// of the trusted ones, e.g. one federation for this chain.
+	Issuers []string
+}
+
+// Check implements Policy. Updates are not judged: RFC 7592 lets the
+// statement be omitted there, and the client was vetted on register.
+func (p SoftwareStatement) Check(_ context.Context, r Request) error {
+	if r.Operation != "register" {
+		return nil
+	}
+	if r.Statement == nil {
+		return oauth.ErrInvalidSoftwareStatement.WithDescription("a software statement is required to register here")
+	}
+	if len(p.Issuers) > 0 && !slices.Contains(p.Issuers, r.Statement.Issuer) {
+		return oauth.ErrUnapprovedSoftwareStatement.WithDescription("software statements of %q are not accepted here", r.Statement.Issuer)
+	}
+	return nil
+}
