@@ -1,7 +1,7 @@
 # dcrgate — common tasks. `make test` runs the README's test command, as CI does.
 GO ?= go
 
-.PHONY: test build dev vet fmt bench
+.PHONY: test build dev vet fmt bench interop-hydra
 
 test:
 	$(GO) test -count=1 ./...
@@ -17,3 +17,11 @@ vet:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# bench compares dcrgate with raw LDAP on a throwaway slapd; README "Performance".
+bench:
+	$(GO) run ./bench --concurrency 1,4,16,64 --duration 1s --rounds 2 --preload 1000
+
+# dcrgate serve against ORY Hydra v2.3.0 (JWT and opaque tokens); see interop/hydra.
+interop-hydra:
+	cd interop/hydra && $(GO) test -count=1 -v .

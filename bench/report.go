@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report is the outcome of one run; --json prints it as is.
+type Report struct {
+	Machine    string           `json:"machine"`
+	Settings   string           `json:"settings"`
+	Template   string           `json:"entry_template"`
+	Preload    Preload          `json:"preload"`
+	Results    []Result         `json:"results"`
+	Ratios     []Ratio          `json:"ratios"`
+	RoundTrips RoundTrips       `json:"ldap_round_trips"`
+	PeakRSS    map[string]int64 `json:"peak_rss_bytes"`
+	Seconds    float64          `json:"wall_seconds"`
+	Notes      []string         `json:"notes,omitempty"`
+}
+
+// Preload is how the directory was filled before measuring.
+type Preload struct {
+	Entries int     `json:"entries"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Ratio is dcrgate's throughput over the raw directory's for one pair.
+type Ratio struct {
+	Pair        string   `json:"pair"`
+	Concurrency int      `json:"concurrency"`
+	Value       *float64 `json:"value"` // null without a baseline
+	// Target is the issue's floor for this pair at targetConcurrency (0: none).
+	Target float64 `json:"target,omitempty"`
+}
+
+// pair is an API operation and the raw work it is compared with.
+type pair struct {
+	name, api, raw string
+	target         float64
+}
+
+// targetConcurrency is where the issue's targets apply.
+const targetConcurrency = 16
+
+// pairs are the comparisons the issue asks for, with its targets.
+var pairs = []pair{
+	{"register / add", "register", "add", 0.90},
+	{"GET / search", "get", "search", 0.70},
+	{"PUT / modify", "put", "modify", 0.85},
+	{"DELETE / delete", "delete", "delete", 0.90},
+	{"GET rotate / (search+modify)", "get-rotate", "search+modify", 0},
+}
+
+// rowOrder is the order of the results table.
+var rowOrder = []struct{ side, op string }{
+	{sideLDAP, "add"}, {sideDcrgate, "register"}, {sideLDAP, "search"}, {sideDcrgate, "get"},
+	{sideLDAP, "modify"}, {sideDcrgate, "put"}, {sideLDAP, "search+modify"}, {sideDcrgate, "get-rotate"},
+	{sideLDAP, "delete"}, {sideDcrgate, "delete"},
+}
+
+// summarize merges the samples into results, adds the derived
+// search+modify baseline and computes the ratios.
+func summarize(m *measurement, concurrency []int) ([]Result, []Ratio) {
+	byKey := map[string]Result{}
+	for _, c := range concurrency {
+		for _, row := range rowOrder {
+			if s, ok := m.samples[key(row.side, row.op, c)]; ok {
+				byKey[key(row.side, row.op, c)] = merge(row.side, row.op, c, s)
+			}
+		}
+		byKey[key(sideLDAP, "search+modify", c)] = sequential("search+modify",
+			byKey[key(sideLDAP, "search", c)], byKey[key(sideLDAP, "modify", c)])
+	}
+	var results []Result
+	for _, row := range rowOrder {
+		for _, c := range concurrency {
+			if r, ok := byKey[key(row.side, row.op, c)]; ok {
+				results = append(results, r)
+			}
+		}
+	}
+	var ratios []Ratio
+	for _, p := range pairs {
+		for _, c := range concurrency {
+			r := Ratio{Pair: p.name, Concurrency: c}
+			if c == targetConcurrency {
+				r.Target = p.target
+			}
+			api, okAPI := byKey[key(sideDcrgate, p.api, c)]
+			raw, okRaw := byKey[key(sideLDAP, p.raw, c)]
+			if v := ratio(api.OpsPerSec, raw.OpsPerSec); okAPI && okRaw && !math.IsNaN(v) {
+				r.Value = &v
+			}
+			ratios = append(ratios, r)
+		}
+	}
+	return results, ratios
+}
+
+// render writes the human-readable report.
+func (r *Report) render(w io.Writer) {
+	fmt.Fprintf(w, "machine: %s\nsettings: %s\nentry template: %s\npreload: %d entries in %.1fs\n\n",
+		r.Machine, r.Settings, r.Template, r.Preload.Entries, r.Preload.Seconds)
+	renderResults(w, r.Results)
+	fmt.Fprintln(w)
+	renderRatios(w, r.Ratios)
+	fmt.Fprintln(w)
+	renderRoundTrips(w, r.RoundTrips)
+	for _, name := range slices.Sorted(maps.Keys(r.PeakRSS)) {
+		fmt.Fprintf(w, "peak RSS (VmHWM over the whole run, highest C included) of dcrgate %q: %.1f MiB (target ≤ 64 MiB)\n",
+			name, float64(r.PeakRSS[name])/(1<<20))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	fmt.Fprintf(w, "wall time: %.0fs\n", r.Seconds)
+}
+
+func renderResults(w io.Writer, results []Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "side\top\tC\tops/s\tp50 ms\tp99 ms\terrors\tdcrgate CPU µs/op\t")
+	for _, r := range results {
+		flag := ""
+		switch {
+		case r.Derived:
+			flag = " (derived)"
+		case r.Exhausted:
+			flag = " (ran out of entries)"
+		}
+		cpu := "-"
+		if r.CPUMicrosPerOp > 0 {
+			cpu = fmt.Sprintf("%.0f", r.CPUMicrosPerOp)
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%s\t\n", r.Side, r.Op, flag, r.Concurrency, r.OpsPerSec, r.P50Ms, r.P99Ms, r.Errors, cpu)
+	}
+	_ = tw.Flush()
+}
+
+// renderRatios prints one line per pair and a column per concurrency.
+func renderRatios(w io.Writer, ratios []Ratio) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var cs []int
+	for _, r := range ratios {
+		if r.Pair == ratios[0].Pair {
+			cs = append(cs, r.Concurrency)
+		}
+	}
+	head := []string{"dcrgate/raw"}
+	for _, c := range cs {
+		head = append(head, fmt.Sprintf("C=%d", c))
+	}
+	fmt.Fprintln(tw, strings.Join(append(head, fmt.Sprintf("target at C=%d", targetConcurrency)), "\t")+"\t")
+	for i := 0; i < len(ratios); i += len(cs) {
+		row := []string{ratios[i].Pair}
+		target := "-"
+		for _, r := range ratios[i : i+len(cs)] {
+			row = append(row, formatRatio(r.Value))
+			if r.Target > 0 {
+				target = fmt.Sprintf("≥ %.2f %s", r.Target, verdict(r))
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(append(row, target), "\t")+"\t")
+	}
+	_ = tw.Flush()
+}
+
+func formatRatio(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+func verdict(r Ratio) string {
+	switch {
+	case r.Value == nil:
+		return "n/a"
+	case *r.Value >= r.Target:
+		return "met"
+	default:
+		return "MISSED"
+	}
+}
+
+func renderRoundTrips(w io.Writer, rt RoundTrips) {
+	fmt.Fprintf(w, "LDAP requests per API call (%s):\n", rt.Source)
+	for _, op := range []string{"register", "get", "get-rotate", "put", "delete"} {
+		fmt.Fprintf(w, "  %-10s %s\n", op, rt.describe(op))
+	}
+}
