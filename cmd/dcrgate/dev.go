@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/dcrgate/dcrgate/config"
@@ -72,7 +73,8 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, scheme, cleanup, err := devStore(ctx, opts.ldap, logger)
+	reg := newRegistry()
+	st, scheme, cleanup, err := devStore(ctx, opts.ldap, reg, logger)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -83,7 +85,7 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 		return err
 	}
 	defer tokens.Close()
-	gw, err := newGateway(cfg, st, tokens, scheme, logger)
+	gw, err := newGateway(cfg, st, tokens, scheme, reg, logger)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ func devConfig(base string) config.Config {
 }
 
 // devStore returns the in-memory store, or a store on a throwaway slapd.
-func devStore(ctx context.Context, useLDAP bool, logger *slog.Logger) (store.Store, string, func(), error) {
+func devStore(ctx context.Context, useLDAP bool, reg prometheus.Registerer, logger *slog.Logger) (store.Store, string, func(), error) {
 	if !useLDAP {
 		return memstore.New(), credentials.SchemeSSHA512, func() {}, nil
 	}
@@ -126,7 +128,7 @@ func devStore(ctx context.Context, useLDAP bool, logger *slog.Logger) (store.Sto
 	}
 	logger.Info("throwaway slapd started", "url", srv.URL, "base_dn", srv.BaseDN, "bind_dn", srv.BindDN, "dir", dir)
 	st, err := ldapstore.New(ctx, ldapstore.Config{URLs: []string{srv.URL}, BindDN: srv.BindDN,
-		BindPassword: srv.BindPassword, BaseDN: srv.BaseDN}, logger)
+		BindPassword: srv.BindPassword, BaseDN: srv.BaseDN, Registerer: reg}, logger)
 	if err != nil {
 		srv.Stop()
 		_ = os.RemoveAll(dir)

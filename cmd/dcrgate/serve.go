@@ -40,7 +40,13 @@ func newServeCommand() *cobra.Command {
 func runServe(ctx context.Context, cfg config.Config) error {
 	logger := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 	warnIfDisabled(logger, cfg)
-	st, err := ldapstore.New(ctx, ldapStoreConfig(cfg.LDAP), logger)
+	ldapCfg, err := ldapStoreConfig(cfg.LDAP)
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	reg := newRegistry()
+	ldapCfg.Registerer = reg
+	st, err := ldapstore.New(ctx, ldapCfg, logger)
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
@@ -50,7 +56,7 @@ func runServe(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer closeTokens()
-	gw, err := newGateway(cfg, st, tokens, st.SecretScheme(), logger)
+	gw, err := newGateway(cfg, st, tokens, st.SecretScheme(), reg, logger)
 	if err != nil {
 		return err
 	}
@@ -59,9 +65,13 @@ func runServe(ctx context.Context, cfg config.Config) error {
 		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})
 }
 
-func ldapStoreConfig(l config.LDAP) ldapstore.Config {
+// ldapStoreConfig maps config.LDAP (validated there) to the store's
+// settings, reading the TLS files.
+func ldapStoreConfig(l config.LDAP) (ldapstore.Config, error) {
+	tlsCfg, err := ldapstore.TLSConfig(l.CAFile, l.ClientCertFile, l.ClientKeyFile, l.InsecureSkipVerify)
 	return ldapstore.Config{URLs: l.URLs, BindDN: l.BindDN, BindPassword: l.BindPassword,
-		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout, SecretScheme: l.SecretScheme}
+		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout, SecretScheme: l.SecretScheme,
+		TLS: tlsCfg, StartTLS: l.StartTLS}, err
 }
 
 // warnIfDisabled says loudly that a default configuration exposes nothing:

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,18 +39,22 @@ type gateway struct {
 }
 
 // newGateway wires the registration service and its HTTP faces.
-func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretScheme string, logger *slog.Logger) (*gateway, error) {
+// reg is the registry every component reports to; /metrics serves it.
+func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretScheme string, reg *prometheus.Registry, logger *slog.Logger) (*gateway, error) {
 	hasher, err := credentials.NewHasher(secretScheme)
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	chain, err := buildPolicies(cfg.Policies, st)
 	if err != nil {
 		return nil, err
 	}
-	svc := registration.New(st, tokens, hasher, serviceOptions(cfg), registration.WithLogger(logger), registration.WithPolicy(chain))
+	instrumentTokens(tokens, reg)
+	opts, err := serviceOptions(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	svc := registration.New(st, tokens, hasher, opts, registration.WithLogger(logger), registration.WithPolicy(chain))
 	engine := api.NewRouter(api.Config{
 		Path:                cfg.Registration.Path,
 		RegistrationEnabled: cfg.Registration.Enabled,
@@ -58,13 +65,29 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 	return &gateway{engine: engine, telemetry: telemetryHandler(reg, st)}, nil
 }
 
+// newRegistry is the process's metrics registry (never the global one), with
+// the Go runtime and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
 // serviceOptions maps the configuration onto the registration use cases.
-func serviceOptions(cfg config.Config) registration.Options {
+// Software statement issuers' key caches live as long as the process.
+func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Options, error) {
 	m := cfg.Management
 	base := strings.TrimRight(cfg.ExternalURL, "/") + cfg.Registration.Path + "/"
+	statements, err := statementVerifier(cfg.SoftwareStatements, logger)
+	if err != nil {
+		return registration.Options{}, err
+	}
 	return registration.Options{
 		RequireInitialAccessToken: cfg.Registration.RequireInitialAccessToken,
 		RequiredScopes:            cfg.Registration.RequiredScopes,
+		IssuerScopes:              issuerScopes(cfg.InitialAccessTokens.Issuers),
+		MaxRegistrationsPerToken:  cfg.InitialAccessTokens.MaxRegistrationsPerToken,
+		Statements:                statements,
 		Management: registration.Management{
 			Enabled:                       m.Enabled,
 			RotateClientSecret:            m.RotateClientSecret,
@@ -75,7 +98,43 @@ func serviceOptions(cfg config.Config) registration.Options {
 		},
 		Metadata:  metadataOptions(cfg.Registration),
 		ClientURI: func(id string) string { return base + id },
+	}, nil
+}
+
+// issuerScopes are the per-issuer overrides of registration.required_scopes.
+func issuerScopes(issuers []config.Issuer) map[string][]string {
+	out := map[string][]string{}
+	for _, is := range issuers {
+		if len(is.RequiredScopes) > 0 {
+			out[is.Issuer] = is.RequiredScopes
+		}
 	}
+	return out
+}
+
+// statementVerifier is nil (every statement refused) without trusted issuers.
+func statementVerifier(s config.SoftwareStatements, logger *slog.Logger) (registration.StatementVerifier, error) {
+	if len(s.TrustedIssuers) == 0 {
+		return nil, nil
+	}
+	var issuers []iat.StatementIssuer
+	for _, is := range s.TrustedIssuers {
+		si := iat.StatementIssuer{JWKSConfig: iat.JWKSConfig{Issuer: is.Issuer, JWKSURI: is.JWKSURI,
+			Algorithms: is.Algorithms, ClockSkew: is.ClockSkew}, Scopes: is.Scopes}
+		var err error
+		if is.JWKS != "" {
+			if si.JWKS, err = jwk.Parse([]byte(is.JWKS)); err != nil {
+				return nil, fmt.Errorf("software statement issuer %s: jwks: %w", is.Issuer, err)
+			}
+		}
+		if len(is.Defaults) > 0 {
+			if si.Defaults, err = json.Marshal(is.Defaults); err != nil {
+				return nil, fmt.Errorf("software statement issuer %s: defaults: %w", is.Issuer, err)
+			}
+		}
+		issuers = append(issuers, si)
+	}
+	return iat.NewStatementVerifier(context.Background(), issuers, logger)
 }
 
 func metadataOptions(r config.Registration) client.Options {
@@ -86,36 +145,113 @@ func metadataOptions(r config.Registration) client.Options {
 	return opts
 }
 
-// tokenValidator builds one JWKS validator per configured issuer, chosen by
-// the token's iss. It returns nil when no issuer is configured.
+// tokenValidator builds the validators of every configured issuer behind
+// one iat.Router (see it for the routing rule). It returns nil when no
+// issuer is configured. Their metrics reach the registry once
+// instrumentTokens has run.
 func tokenValidator(ctx context.Context, issuers []config.Issuer, logger *slog.Logger) (iat.Validator, func(), error) {
-	byIssuer := map[string]iat.Validator{}
-	var closers []func() error
-	closeAll := func() {
-		for _, c := range closers {
-			_ = c()
-		}
-	}
+	tb := tokenBuilder{ctx: ctx, logger: logger, sink: &iat.MetricsSink{}}
 	for _, is := range issuers {
-		v, err := iat.NewJWKSValidator(ctx, iat.JWKSConfig{
-			Issuer: is.Issuer, JWKSURI: is.JWKSURI, Audience: is.Audience, ClockSkew: is.ClockSkew,
-		}, logger)
-		if err != nil {
-			closeAll()
+		if err := tb.add(is); err != nil {
+			tb.closeAll()
 			return nil, nil, fmt.Errorf("issuer %s: %w", is.Issuer, err)
 		}
-		byIssuer[is.Issuer] = v
-		closers = append(closers, v.Close)
 	}
-	if len(byIssuer) == 0 {
-		return nil, closeAll, nil
+	if len(issuers) == 0 {
+		return nil, tb.closeAll, nil
 	}
-	multi, err := iat.NewMulti(byIssuer)
+	router, err := iat.NewRouter(tb.jwt, tb.opaque, tb.sink)
 	if err != nil {
-		closeAll()
+		tb.closeAll()
 		return nil, nil, err
 	}
-	return multi, closeAll, nil
+	return router, tb.closeAll, nil
+}
+
+// instrumentTokens exports the token validators' metrics on reg.
+func instrumentTokens(tokens iat.Validator, reg prometheus.Registerer) {
+	if r, ok := tokens.(*iat.Router); ok {
+		r.SetMetrics(metrics.NewIAT(reg))
+	}
+}
+
+// tokenBuilder collects routes and closers while validators are built.
+type tokenBuilder struct {
+	ctx     context.Context
+	logger  *slog.Logger
+	sink    *iat.MetricsSink
+	jwt     []iat.Route
+	opaque  []iat.OpaqueRoute
+	closers []func() error
+}
+
+func (tb *tokenBuilder) closeAll() {
+	for _, c := range tb.closers {
+		_ = c()
+	}
+}
+
+// add builds one issuer's validators: keys for its JWTs (jwks_uri or
+// discovery) and introspection for opaque tokens and, without keys, JWTs.
+func (tb *tokenBuilder) add(is config.Issuer) error {
+	keys, err := tb.keyValidator(is)
+	if err != nil {
+		return err
+	}
+	var intro *iat.IntrospectionValidator
+	if is.IntrospectionEndpoint != "" {
+		if intro, err = tb.introspector(is); err != nil {
+			return err
+		}
+		tb.opaque = append(tb.opaque, iat.OpaqueRoute{Prefix: is.Introspection.TokenPrefix,
+			Route: iat.Route{Issuer: is.Issuer, Method: iat.MethodIntrospection, Validator: intro}})
+	}
+	switch {
+	case keys != nil:
+		tb.jwt = append(tb.jwt, iat.Route{Issuer: is.Issuer, Method: iat.MethodJWT, Validator: keys})
+	case intro != nil:
+		tb.jwt = append(tb.jwt, iat.Route{Issuer: is.Issuer, Method: iat.MethodIntrospection, Validator: intro})
+	}
+	return nil
+}
+
+func (tb *tokenBuilder) keyValidator(is config.Issuer) (iat.Validator, error) {
+	cfg := iat.JWKSConfig{Issuer: is.Issuer, JWKSURI: is.JWKSURI, Audience: is.Audience, Algorithms: is.Algorithms,
+		ClockSkew: is.ClockSkew, RequireATJWT: is.RequireATJWT, ScopeClaim: is.ScopeClaim, MaxKeyAge: is.JWKSMaxAge, Metrics: tb.sink}
+	switch {
+	case is.JWKSURI != "":
+		v, err := iat.NewJWKSValidator(tb.ctx, cfg, tb.logger)
+		if err != nil {
+			return nil, err
+		}
+		tb.closers = append(tb.closers, v.Close)
+		return v, nil
+	case is.Discovery:
+		v, err := iat.NewDiscoveryValidator(tb.ctx, cfg, tb.logger)
+		if err != nil {
+			return nil, err
+		}
+		tb.closers = append(tb.closers, v.Close)
+		return v, nil
+	}
+	return nil, nil
+}
+
+func (tb *tokenBuilder) introspector(is config.Issuer) (*iat.IntrospectionValidator, error) {
+	in := is.Introspection
+	auth := iat.ClientAuth{Method: in.AuthMethod, ClientID: in.ClientID, ClientSecret: in.ClientSecret, Algorithm: in.SigningAlg}
+	if in.AuthMethod == iat.AuthPrivateKeyJWT {
+		pemData, err := os.ReadFile(in.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("introspection.private_key_file: %w", err)
+		}
+		if auth.PrivateKey, auth.Algorithm, err = iat.LoadPrivateKey(pemData, in.PrivateKeyID, in.SigningAlg); err != nil {
+			return nil, fmt.Errorf("introspection.private_key_file %s: %w", in.PrivateKeyFile, err)
+		}
+	}
+	return iat.NewIntrospectionValidator(iat.IntrospectionConfig{Issuer: is.Issuer, Endpoint: is.IntrospectionEndpoint,
+		Auth: auth, Audience: is.Audience, ClockSkew: is.ClockSkew, ScopeClaim: is.ScopeClaim, Timeout: in.Timeout,
+		CacheTTL: in.CacheTTL, InactiveCacheTTL: in.InactiveCacheTTL, CacheSize: in.CacheSize, Metrics: tb.sink}, tb.logger)
 }
 
 // telemetryHandler serves /metrics, /healthz (the process is up) and /readyz
