@@ -97,6 +97,10 @@ type Issuer struct {
 	// JWKSMaxAge: cached keys stop verifying this long after the last
 	// successful JWKS fetch; 0 = never.
 	JWKSMaxAge time.Duration `yaml:"jwks_max_age"`
+	// InsecureHTTP allows plain-http URLs for this issuer on non-loopback
+	// hosts (a compose network, a lab). Keys and introspection answers then
+	// travel unprotected; start-up logs a warning. Never in production.
+	InsecureHTTP bool `yaml:"insecure_http"`
 }
 
 // Introspection is how dcrgate calls an issuer's introspection endpoint.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -256,4 +257,20 @@ func hasPath(cur any, path []string) bool {
 	}
 	next, ok := m[path[0]]
 	return ok && hasPath(next, path[1:])
+}
+
+// TestDockerComposeConfig keeps the compose stack's config servable: the
+// docker files cannot be run here, but their dcrgate.yaml can be checked.
+func TestDockerComposeConfig(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Read("../docker/dcrgate.yaml", env(map[string]string{"DCRGATE_LDAP_BIND_PASSWORD_FILE": pw}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateForServe(); err != nil {
+		t.Fatalf("docker/dcrgate.yaml does not validate for serve:\n%v", err)
+	}
 }

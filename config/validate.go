@@ -159,6 +159,21 @@ func (t InitialAccessTokens) checks() []check {
 	return checks
 }
 
+// urlProblem checks one of the issuer's endpoints: https unless loopback,
+// or any http(s) URL when insecure_http is set.
+func (is Issuer) urlProblem(raw string) string {
+	if !is.InsecureHTTP || raw == "" {
+		return httpURLProblem(raw)
+	}
+	if p := absoluteURLProblem(raw); p != "" {
+		return p
+	}
+	if u, _ := url.Parse(raw); u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Sprintf("%q must be an http(s) URL", raw)
+	}
+	return ""
+}
+
 // checks are the rules of one issuer; key is its YAML path.
 func (is Issuer) checks(key string) []check {
 	hasKeys := is.JWKSURI != "" || is.Discovery
@@ -167,8 +182,8 @@ func (is Issuer) checks(key string) []check {
 		{!hasKeys && is.IntrospectionEndpoint == "", key + ".jwks_uri",
 			"one of jwks_uri, discovery: true or introspection_endpoint is required"},
 		{is.JWKSURI != "" && is.Discovery, key + ".discovery", "jwks_uri and discovery: true are exclusive"},
-		problem(key+".jwks_uri", httpURLProblem(is.JWKSURI)),
-		problem(key+".introspection_endpoint", httpURLProblem(is.IntrospectionEndpoint)),
+		problem(key+".jwks_uri", is.urlProblem(is.JWKSURI)),
+		problem(key+".introspection_endpoint", is.urlProblem(is.IntrospectionEndpoint)),
 		{is.ClockSkew < 0 || is.ClockSkew > maxClockSkew, key + ".clock_skew",
 			fmt.Sprintf("%s is outside 0s..%s", is.ClockSkew, maxClockSkew)},
 		{slices.Contains(is.Audience, ""), key + ".audience", "must not contain an empty value"},
@@ -177,7 +192,7 @@ func (is Issuer) checks(key string) []check {
 	}
 	if is.Discovery {
 		// Discovery trusts the metadata document for the keys' location.
-		checks = append(checks, problem(key+".issuer", httpURLProblem(is.Issuer)))
+		checks = append(checks, problem(key+".issuer", is.urlProblem(is.Issuer)))
 	}
 	checks = append(checks, algorithmChecks(key+".algorithms", is.Algorithms)...)
 	checks = append(checks, scopeChecks(key+".required_scopes", is.RequiredScopes)...)

@@ -58,6 +58,17 @@ func TestValidate(t *testing.T) {
 		{name: "fail/start_tls with ldaps", serve: true, edit: func(c *Config) {
 			c.LDAP.StartTLS, c.LDAP.URLs = true, []string{"ldaps://ds.example.org"}
 		}, errors: []string{"ldap.urls[0]: start_tls cannot be used with ldaps://"}},
+		{name: "fail/http jwks_uri on a network host", edit: func(c *Config) {
+			c.InitialAccessTokens.Issuers[0].JWKSURI = "http://hydra:4444/.well-known/jwks.json"
+		}, errors: []string{"initial_access_tokens.issuers[0].jwks_uri: \"http://hydra:4444/.well-known/jwks.json\" must use https"}},
+		{name: "ok/http jwks_uri with insecure_http", edit: func(c *Config) {
+			c.InitialAccessTokens.Issuers[0].JWKSURI = "http://hydra:4444/.well-known/jwks.json"
+			c.InitialAccessTokens.Issuers[0].InsecureHTTP = true
+		}},
+		{name: "fail/insecure_http still needs http(s)", edit: func(c *Config) {
+			c.InitialAccessTokens.Issuers[0].JWKSURI = "ftp://hydra/jwks"
+			c.InitialAccessTokens.Issuers[0].InsecureHTTP = true
+		}, errors: []string{"must be an http(s) URL"}},
 		{name: "fail/listen empty", edit: func(c *Config) { c.Listen = "" }, errors: []string{"listen: required"}},
 		{name: "fail/listen not host:port", edit: func(c *Config) { c.Listen = "8080" }, errors: []string{`listen: "8080" is not host:port`}},
 		{name: "fail/listen bad port", edit: func(c *Config) { c.Listen = ":http2" }, errors: []string{"listen:", "port must be a number"}},

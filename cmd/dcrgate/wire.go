@@ -194,6 +194,9 @@ func (tb *tokenBuilder) closeAll() {
 // add builds one issuer's validators: keys for its JWTs (jwks_uri or
 // discovery) and introspection for opaque tokens and, without keys, JWTs.
 func (tb *tokenBuilder) add(is config.Issuer) error {
+	if is.InsecureHTTP {
+		tb.logger.Warn("INSECURE: plain-http URLs allowed for this issuer; its keys and introspection answers are not protected in transit", "issuer", is.Issuer)
+	}
 	keys, err := tb.keyValidator(is)
 	if err != nil {
 		return err
