@@ -21,10 +21,12 @@ type verdict struct {
 	expires   time.Time
 }
 
-// verdictCache is a size-bounded LRU of introspection answers with a
-// per-entry expiry. An expired entry is dropped when it is looked up; the
-// size bound evicts the least recently used entry, so a flood of distinct
-// forged tokens costs a fixed amount of memory.
+// verdictCache is a size-bounded LRU of token verdicts (introspection
+// answers, verified JWTs) with a per-entry expiry. An expired entry is
+// dropped when it is looked up; the size bound evicts the least recently
+// used entry, so a flood of distinct tokens costs a fixed amount of memory.
+// Principals go in and come out as clones (Principal.clone): no caller
+// holds the cached maps and slices.
 type verdictCache struct {
 	mu    sync.Mutex
 	size  int
@@ -46,6 +48,14 @@ func newVerdictCache(size int) *verdictCache {
 
 // get returns the verdict for k if it has not expired at now.
 func (c *verdictCache) get(k cacheKey, now time.Time) (verdict, bool) {
+	v, ok := c.lookup(k, now)
+	if ok {
+		v.principal = v.principal.clone() // outside the lock: it allocates
+	}
+	return v, ok
+}
+
+func (c *verdictCache) lookup(k cacheKey, now time.Time) (verdict, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[k]
@@ -64,6 +74,7 @@ func (c *verdictCache) get(k cacheKey, now time.Time) (verdict, bool) {
 
 // put stores v under k, evicting the least recently used entry when full.
 func (c *verdictCache) put(k cacheKey, v verdict) {
+	v.principal = v.principal.clone() // before the lock: it allocates
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[k]; ok {

@@ -11,7 +11,9 @@ import (
 	"slices"
 )
 
-// Principal is the validated caller behind an initial access token.
+// Principal is the validated caller behind an initial access token. Each
+// Validate call returns its own: its Scopes and Claims are shared neither
+// with a validator's cache nor with another caller.
 type Principal struct {
 	Issuer   string
 	Subject  string
@@ -24,9 +26,42 @@ type Principal struct {
 	TokenID string
 	// Method is how the token was judged: MethodJWT or MethodIntrospection.
 	Method string
-	// Claims are all claims of the token (JWT) or introspection response.
-	// They are shared with the validator's cache: read them, never change them.
+	// Claims are all claims of the token (JWT) or introspection response,
+	// as encoding/json decodes them.
 	Claims map[string]any
+}
+
+// clone returns p with its own Scopes and a deep copy of Claims. The
+// validators' caches store and hand out clones, so a caller that changes
+// the Principal it was given (its scopes, a claim, an element of "aud")
+// changes neither the cached answer nor what another caller sees.
+func (p Principal) clone() Principal {
+	p.Scopes = slices.Clone(p.Scopes)
+	if p.Claims != nil {
+		p.Claims = cloneJSON(p.Claims).(map[string]any)
+	}
+	return p
+}
+
+// cloneJSON deep-copies a value decoded by encoding/json into any: objects
+// and arrays are copied, the other kinds (string, float64, bool, nil,
+// json.Number) are immutable and shared.
+func cloneJSON(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = cloneJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = cloneJSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 // The validation methods, as in Principal.Method and the metrics labels.

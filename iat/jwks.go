@@ -2,6 +2,7 @@ package iat
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,13 @@ const (
 	DefaultClockSkew          = 30 * time.Second
 	DefaultMinRefreshInterval = 30 * time.Second
 	DefaultHTTPTimeout        = 5 * time.Second
+	// DefaultTokenCacheTTL is the longest a verified token is answered from
+	// the cache without checking its signature again.
+	DefaultTokenCacheTTL = time.Minute
+	// DefaultTokenCacheSize bounds the verified-token cache. Only tokens
+	// whose signature verified go in, so it fills only as fast as the
+	// issuer mints tokens that reach dcrgate.
+	DefaultTokenCacheSize = 1024
 	// refreshTimeout bounds one on-demand JWKS refetch, including the wait
 	// for the cache's worker; callers stop waiting when their context ends.
 	refreshTimeout = 10 * time.Second
@@ -71,6 +79,13 @@ type JWKSConfig struct {
 	// get ErrUnavailable (503) instead of being checked against keys the
 	// issuer may have revoked. 0 keeps them for ever.
 	MaxKeyAge time.Duration
+	// TokenCacheTTL is the longest a verified token is answered from the
+	// cache (never past its exp; see JWKSValidator.Validate for what that
+	// trades). 0 means DefaultTokenCacheTTL; negative disables the cache.
+	TokenCacheTTL time.Duration
+	// TokenCacheSize bounds the cache of verified tokens (least recently
+	// used first out). 0 means DefaultTokenCacheSize.
+	TokenCacheSize int
 	// Metrics receives JWKS fetch counts; nil discards.
 	Metrics Metrics
 }
@@ -94,8 +109,8 @@ func (cfg JWKSConfig) withDefaults() (JWKSConfig, error) {
 			errs = append(errs, fmt.Errorf("algorithm %q is not one of %s", a, strings.Join(Algorithms(), ", ")))
 		}
 	}
-	if cfg.ClockSkew < 0 || cfg.MinRefreshInterval < 0 || cfg.MaxKeyAge < 0 {
-		errs = append(errs, errors.New("clock skew, min refresh interval and max key age must not be negative"))
+	if cfg.ClockSkew < 0 || cfg.MinRefreshInterval < 0 || cfg.MaxKeyAge < 0 || cfg.TokenCacheSize < 0 {
+		errs = append(errs, errors.New("clock skew, min refresh interval, max key age and token cache size must not be negative"))
 	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("iat: jwks config for %q: %w", cfg.Issuer, errors.Join(errs...))
@@ -105,6 +120,10 @@ func (cfg JWKSConfig) withDefaults() (JWKSConfig, error) {
 	}
 	if cfg.MinRefreshInterval == 0 {
 		cfg.MinRefreshInterval = DefaultMinRefreshInterval
+	}
+	cfg.TokenCacheTTL = orDefault(cfg.TokenCacheTTL, DefaultTokenCacheTTL)
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -131,18 +150,24 @@ func checkHTTPURL(s string) error {
 // with a key from its JWKS. Keys are cached by jwx's jwk.Cache, refreshed in
 // the background on the schedule the JWKS response's Cache-Control or
 // Expires asks for (at least every 15 minutes without them, jwx's default),
-// and refetched on demand when a token names an unknown kid.
+// and refetched on demand when a token names an unknown kid. Tokens that
+// verified are cached for a short while (see Validate).
 type JWKSValidator struct {
 	keys         keySource
 	claimsOpts   []jwt.ParseOption
 	algs         []string // nil: every allowed algorithm
 	requireATJWT bool
 	scopeClaim   string
+	verified     *verdictCache // nil: disabled
+	cacheTTL     time.Duration
 }
 
 // keySource finds the verification key a token names.
 type keySource interface {
 	key(ctx context.Context, kid string) (jwk.Key, error)
+	// stale reports that the keys are past the configured maximum age, so
+	// nothing they verified earlier may be relied on either.
+	stale() bool
 	close() error
 }
 
@@ -160,7 +185,10 @@ func NewJWKSValidator(ctx context.Context, cfg JWKSConfig, logger *slog.Logger) 
 		logger = slog.Default()
 	}
 	v := &JWKSValidator{claimsOpts: claimsOptions(cfg), algs: cfg.Algorithms,
-		requireATJWT: cfg.RequireATJWT, scopeClaim: cfg.ScopeClaim}
+		requireATJWT: cfg.RequireATJWT, scopeClaim: cfg.ScopeClaim, cacheTTL: cfg.TokenCacheTTL}
+	if cfg.TokenCacheTTL > 0 {
+		v.verified = newVerdictCache(cfg.TokenCacheSize)
+	}
 	if cfg.JWKS != nil {
 		v.keys = staticKeys{set: cfg.JWKS}
 		return v, nil
@@ -288,7 +316,69 @@ func (r *remoteKeys) close() error {
 // Validate verifies token and returns its principal. Errors wrap
 // ErrInvalidToken (the token is bad) or ErrUnavailable (no key could be
 // fetched to judge it); their text never contains the token.
+//
+// A token that verified is remembered, by its SHA-256 and never itself,
+// until the earlier of its exp and TokenCacheTTL, so a caller that
+// registers several clients with one token pays for one signature check.
+// What that trades, and what it does not:
+//   - A key the issuer removes from its JWKS keeps vouching for tokens it
+//     verified until their entries expire: at most TokenCacheTTL after the
+//     fresh check that cached them (hits do not extend an entry). That is
+//     the only new exposure: dcrgate never sees a single JWT revoked, with
+//     or without the cache.
+//   - Entries end at exp itself; the clock skew is not granted to them. A
+//     token in the skew window after exp is verified afresh (and accepted
+//     if it still verifies), so a cached answer is never accepted longer
+//     than a fresh validation would be. nbf and iat only become easier to
+//     meet as time passes, and every other check depends on the token's
+//     bytes and this validator's configuration alone, which the key (the
+//     whole token, signature included) pins.
+//   - While the keys are past MaxKeyAge the cache is not consulted: the
+//     token gets the fresh path's refetch or ErrUnavailable.
+//   - Only successes are cached. A refusal or an unavailable JWKS is never
+//     remembered, so a token that fails is judged afresh every time, and a
+//     forged token costs no cache space.
+//   - The Principal returned is the caller's own: slices and maps are
+//     copied in and out of the cache (see Principal.clone).
 func (v *JWKSValidator) Validate(ctx context.Context, token string) (Principal, error) {
+	if v.verified == nil || len(token) > maxTokenBytes {
+		return v.verify(ctx, token)
+	}
+	key := cacheKey(sha256.Sum256([]byte(token)))
+	now := time.Now()
+	if !v.keys.stale() {
+		if vd, ok := v.verified.get(key, now); ok {
+			return vd.principal, nil
+		}
+	}
+	p, err := v.verify(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	if until, ok := v.cacheUntil(p, now); ok {
+		v.verified.put(key, verdict{principal: p, expires: until})
+	}
+	return p, nil
+}
+
+// cacheUntil is when a token verified at now leaves the cache: TokenCacheTTL
+// later, or at its exp if that comes first. ok is false when there is
+// nothing worth caching: exp has passed (the token was accepted within the
+// skew) or could not be read as a NumericDate here.
+func (v *JWKSValidator) cacheUntil(p Principal, now time.Time) (time.Time, bool) {
+	until := now.Add(v.cacheTTL)
+	exp, err := timeClaim(p.Claims, "exp")
+	if err != nil {
+		return time.Time{}, false
+	}
+	if !exp.IsZero() && exp.Before(until) {
+		until = exp
+	}
+	return until, now.Before(until)
+}
+
+// verify is Validate without the cache: header, key, signature, claims.
+func (v *JWKSValidator) verify(ctx context.Context, token string) (Principal, error) {
 	hdr, err := v.header(token)
 	if err != nil {
 		return Principal{}, invalid(err)
@@ -394,6 +484,7 @@ func (s staticKeys) key(_ context.Context, kid string) (jwk.Key, error) {
 	return nil, invalid(fmt.Errorf("no key %q in the configured JWKS", kid))
 }
 
+func (staticKeys) stale() bool  { return false }
 func (staticKeys) close() error { return nil }
 
 func invalid(err error) error {

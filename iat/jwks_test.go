@@ -297,7 +297,10 @@ func mustValidate(t *testing.T, v iat.Validator, token string) iat.Principal {
 func TestKeyRotation(t *testing.T) {
 	iss := newIssuer(t, testIssuer)
 	srv := serveJWKS(t, iss.JWKSHandler())
-	v := newValidator(t, iat.JWKSConfig{Issuer: testIssuer, JWKSURI: srv.URL, MinRefreshInterval: time.Nanosecond})
+	// Without the token cache: a cached token outlives its key's removal
+	// by up to the cache TTL (TestTokenCache).
+	v := newValidator(t, iat.JWKSConfig{Issuer: testIssuer, JWKSURI: srv.URL, MinRefreshInterval: time.Nanosecond,
+		TokenCacheTTL: -1})
 	first := mint(t, iss)
 	mustValidate(t, v, first)
 	before := srv.hits.Load()
