@@ -157,6 +157,10 @@ type LDAP struct {
 	// bind), or cleartext-for-server-hashing for directories that hash on
 	// write (389-DS, PingDS), which then needs TLS.
 	SecretScheme string `yaml:"secret_scheme"`
+	// Directory is the entry layout: openldap (default), 389ds or opends
+	// (RDN dcrClientId, secrets in userPassword, checked by bind), or ad
+	// (RDN cn, secrets in the confidential dcrSecretHash).
+	Directory string `yaml:"directory"`
 	// StartTLS upgrades ldap:// connections with the StartTLS operation.
 	StartTLS bool `yaml:"start_tls"`
 	// CAFile holds the PEM CA certificates that sign the directory's

@@ -24,6 +24,8 @@ var (
 	logFormats    = []string{"text", "json"}
 	propertyTypes = []string{"string", "strings", "boolean", "number"}
 	secretSchemes = []string{"{SSHA512}", "{ARGON2}", "{PBKDF2-SHA512}", SchemeServerHashing}
+	// directories are the ldap.directory layouts ("" is openldap).
+	directories = []string{"", "openldap", "389ds", "opends", "ad"}
 )
 
 const (
@@ -310,6 +312,9 @@ func (l LDAP) checks() []check {
 			"client_cert_file and client_key_file go together"},
 		{l.SecretScheme == SchemeServerHashing && !l.usesTLS(), "ldap.secret_scheme",
 			SchemeServerHashing + " sends secrets to the directory in clear: use ldaps:// URLs or start_tls"},
+		problem("ldap.directory", oneOf(l.Directory, directories)),
+		{l.Directory == "ad" && l.SecretScheme == SchemeServerHashing, "ldap.secret_scheme",
+			SchemeServerHashing + " cannot be used with directory: ad, which keeps secrets in dcrSecretHash and hashes nothing"},
 	}
 	for i, u := range l.URLs {
 		checks = append(checks, check{l.StartTLS && strings.HasPrefix(strings.ToLower(u), "ldaps://"),

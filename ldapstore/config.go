@@ -4,9 +4,10 @@
 // compare-and-swap updates on the dcrRevision attribute that work on every
 // directory without server-side transactions. Where the root DSE lists the
 // Assertion (RFC 4528) and Post-Read (RFC 4527) controls, the guard is an
-// assertion and the written entry comes back with the write: Create, Get
-// and DeleteIfTokenHash are one round trip, Update and Delete two (read,
-// guarded write), counted in dcrgate_ldap_operations_total.
+// assertion: Create, Get, DeleteIfTokenHash and (with Post-Read and
+// Modify-Increment) ReplaceIfTokenHash are one round trip, Update and
+// Delete two (read, guarded write), counted in
+// dcrgate_ldap_operations_total.
 package ldapstore
 
 import (
@@ -32,6 +33,7 @@ import (
 //	  timeout: 5s
 //	  secret_scheme: "{SSHA512}"
 //	  ca_file: /etc/dcrgate/ldap-ca.pem      # for ldaps:// and start_tls
+//	  directory: openldap                    # or 389ds, opends, ad
 //
 // The bind DN needs read, write and delete on entries under BaseDN,
 // including read and write on userPassword.
@@ -57,6 +59,11 @@ type Config struct {
 	// StartTLS upgrades ldap:// connections before the bind (RFC 4513 §3);
 	// a server that refuses fails the dial.
 	StartTLS bool
+	// Layout is the directory's entry layout: LayoutOpenLDAP (default),
+	// Layout389DS and LayoutOpenDS (RDN dcrClientId, secrets in
+	// userPassword, verified by bind), or LayoutAD (RDN cn, secrets in
+	// dcrSecretHash, verified by comparing hashes).
+	Layout string
 	// Registerer, when set, receives dcrgate_ldap_operations_total, the LDAP
 	// requests sent by operation and result.
 	Registerer prometheus.Registerer
@@ -85,6 +92,9 @@ func (c Config) withDefaults() Config {
 	if c.SecretScheme == "" {
 		c.SecretScheme = DefaultSecretScheme
 	}
+	if c.Layout == "" {
+		c.Layout = LayoutOpenLDAP
+	}
 	return c
 }
 
@@ -105,6 +115,13 @@ func (c Config) validate() error {
 	}
 	if !supportedSchemes[c.SecretScheme] {
 		errs = append(errs, fmt.Errorf("secret scheme %q is not supported", c.SecretScheme))
+	}
+	if _, ok := layouts[c.Layout]; !ok {
+		errs = append(errs, fmt.Errorf("directory layout %q is not one of openldap, 389ds, opends, ad", c.Layout))
+	} else if !layouts[c.Layout].bindVerifies && c.SecretScheme == credentials.SchemeServerHashing {
+		// Nothing hashes dcrSecretHash on write: the secret would stay clear.
+		errs = append(errs, fmt.Errorf("secret scheme %s needs a directory that hashes userPassword; layout %s keeps secrets in %s",
+			c.SecretScheme, c.Layout, layouts[c.Layout].secrets))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("ldapstore: invalid config: %w", err)

@@ -17,6 +17,9 @@ const (
 	// OIDPostRead is the Post-Read control (RFC 4527 §3.2): the response
 	// carries the entry as it is after the update.
 	OIDPostRead = "1.3.6.1.1.13.2"
+	// OIDModifyIncrement is the Modify-Increment extension (RFC 4525), listed
+	// in the root DSE's supportedFeatures: a Modify adds to an integer.
+	OIDModifyIncrement = "1.3.6.1.1.14"
 )
 
 // errMalformedControl is a response control that cannot be decoded.

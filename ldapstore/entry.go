@@ -53,26 +53,38 @@ var managedAttrs = []string{
 	schema.AttrRegistrationTokenHash, schema.AttrUserPassword, schema.AttrRetainedSecret,
 }
 
+// searchableCopies are the managed attributes that copy metadata members
+// for filters; decode never reads them, so reads do not fetch them.
+var searchableCopies = []string{
+	schema.AttrRedirectURI, schema.AttrGrantType, schema.AttrResponseType, schema.AttrScope,
+	schema.AttrTokenEndpointAuthMethod, schema.AttrSoftwareID, schema.AttrSoftwareVersion,
+	schema.AttrClientName,
+}
+
+// decodedAttrs are the managed attributes decode reads: the metadata and
+// the server-side state.
+var decodedAttrs = slices.DeleteFunc(slices.Clone(managedAttrs), func(a string) bool {
+	return slices.Contains(searchableCopies, a)
+})
+
 // attrs is an entry's managed attributes by canonical name; absent and
 // empty are the same thing.
 type attrs map[string][]string
 
 // entryAttrs picks the managed attributes out of a search result, whatever
 // case the server spelled their names in.
-func entryAttrs(e *ldap.Entry) attrs {
+func (l layout) entryAttrs(e *ldap.Entry) attrs {
 	a := attrs{}
 	for _, name := range managedAttrs {
-		if values := e.GetEqualFoldAttributeValues(name); len(values) > 0 {
+		if values := e.GetEqualFoldAttributeValues(l.attr(name)); len(values) > 0 {
 			a[name] = values
 		}
 	}
 	return a
 }
 
-// dn is the entry's DN; id must already be valid.
-func dn(id, baseDN string) string {
-	return schema.AttrClientID + "=" + ldap.EscapeDN(id) + "," + baseDN
-}
+// dn is the entry's DN in the default layout; id must already be valid.
+func dn(id, baseDN string) string { return defaultLayout.dn(id, baseDN) }
 
 // encode maps a record to its entry: the canonical JSON, searchable copies
 // of metadata members, and the server-side state.
@@ -85,15 +97,7 @@ func encode(r client.Record) (attrs, error) {
 	a.set(schema.AttrClientID, r.ID)
 	a.set(schema.AttrRevision, strconv.FormatUint(r.Revision, 10))
 	a[schema.AttrMetadata] = []string{string(metadata)}
-	m := r.Metadata
-	a.set(schema.AttrRedirectURI, m.RedirectURIs...)
-	a.set(schema.AttrGrantType, m.GrantTypes...)
-	a.set(schema.AttrResponseType, m.ResponseTypes...)
-	a.set(schema.AttrScope, strings.Fields(m.Scope)...)
-	a.set(schema.AttrTokenEndpointAuthMethod, m.TokenEndpointAuthMethod)
-	a.set(schema.AttrSoftwareID, m.SoftwareID)
-	a.set(schema.AttrSoftwareVersion, m.SoftwareVersion)
-	a.set(schema.AttrClientName, m.ClientName)
+	a.setCopies(r.Metadata)
 	a.set(schema.AttrOwnerIssuer, r.Owner.Issuer)
 	a.set(schema.AttrOwnerSubject, r.Owner.Subject)
 	a.set(schema.AttrOwnerTokenID, r.Owner.TokenID)
@@ -109,6 +113,26 @@ func encode(r client.Record) (attrs, error) {
 		return nil, err
 	}
 	return a, a.checkSyntax()
+}
+
+// setCopies stores the searchable copies of m's members.
+func (a attrs) setCopies(m client.Metadata) {
+	a.set(schema.AttrRedirectURI, m.RedirectURIs...)
+	a.set(schema.AttrGrantType, m.GrantTypes...)
+	a.set(schema.AttrResponseType, m.ResponseTypes...)
+	a.set(schema.AttrScope, strings.Fields(m.Scope)...)
+	a.set(schema.AttrTokenEndpointAuthMethod, m.TokenEndpointAuthMethod)
+	a.set(schema.AttrSoftwareID, m.SoftwareID)
+	a.set(schema.AttrSoftwareVersion, m.SoftwareVersion)
+	a.set(schema.AttrClientName, m.ClientName)
+}
+
+// withCopies completes the attributes read for cur (decodedAttrs) with the
+// searchable copies the last write made of cur's metadata, which reads do
+// not fetch: together they are the entry as stored, for changes to diff.
+func withCopies(read attrs, cur client.Record) attrs {
+	read.setCopies(cur.Metadata)
+	return read
 }
 
 // set stores the non-blank values, dropping repeats: directories reject
@@ -282,19 +306,17 @@ func wrapAttr(name string, err error) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-// changes computes the minimal modification from the entry as read to the
-// record to write: untouched attributes are not sent, emptied ones are
-// deleted, changed ones replaced. The identity and revision are left to the
-// caller, which guards the whole change with the revision.
-func changes(req *ldap.ModifyRequest, old, next attrs) {
+// changes computes the minimal modification from the entry as stored to
+// the record to write: untouched attributes are not sent, changed ones are
+// replaced, emptied ones replaced by no values, which deletes them and,
+// unlike a Delete, is no error if a hand edit already removed them (RFC
+// 4511 §4.6). The identity and revision are left to the caller, which
+// guards the whole change with the revision.
+func (l layout) changes(req *ldap.ModifyRequest, old, next attrs) {
 	for _, name := range managedAttrs {
 		if name == schema.AttrClientID || name == schema.AttrRevision || slices.Equal(old[name], next[name]) {
 			continue
 		}
-		if len(next[name]) == 0 {
-			req.Delete(name, nil)
-		} else {
-			req.Replace(name, next[name])
-		}
+		req.Replace(l.attr(name), next[name])
 	}
 }

@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func server(t *testing.T) *slapdtest.Server {
+func server(t testing.TB) *slapdtest.Server {
 	t.Helper()
 	slapdtest.Require(t)
 	shared.once.Do(func() {
@@ -63,16 +63,27 @@ func server(t *testing.T) *slapdtest.Server {
 func newStore(t *testing.T) (*Store, *slapdtest.Server) {
 	t.Helper()
 	srv := server(t)
+	return storeAt(t, srv, nil), srv
+}
+
+// storeAt returns a store over a fresh, empty OU of srv, its config
+// changed by edit when set.
+func storeAt(t *testing.T, srv *slapdtest.Server, edit func(*Config)) *Store {
+	t.Helper()
 	ou, err := srv.NewOU()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(t.Context(), configFor(srv, ou), slog.New(slog.DiscardHandler))
+	cfg := configFor(srv, ou)
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s, srv
+	return s
 }
 
 func configFor(srv *slapdtest.Server, baseDN string) Config {

@@ -2,7 +2,6 @@ package ldapstore
 
 import (
 	"errors"
-	"log/slog"
 	"reflect"
 	"testing"
 
@@ -18,6 +17,7 @@ import (
 func withoutControls(s *Store) *Store {
 	s.assertion.Store(false)
 	s.postRead.Store(false)
+	s.increment.Store(false)
 	return s
 }
 
@@ -32,8 +32,9 @@ func TestConformanceWithoutControls(t *testing.T) {
 
 func TestRootDSEControls(t *testing.T) {
 	s, _ := newStore(t)
-	if !s.assertion.Load() || !s.postRead.Load() {
-		t.Fatalf("slapd offers Assertion and Post-Read; store saw assertion=%v post-read=%v", s.assertion.Load(), s.postRead.Load())
+	if !s.assertion.Load() || !s.postRead.Load() || !s.increment.Load() {
+		t.Fatalf("slapd offers Assertion, Post-Read and Modify-Increment; store saw assertion=%v post-read=%v increment=%v",
+			s.assertion.Load(), s.postRead.Load(), s.increment.Load())
 	}
 }
 
@@ -69,19 +70,8 @@ func (c opCounter) counts() map[string]int {
 // countingStore is a store over a fresh OU that reports its LDAP requests.
 func countingStore(t *testing.T, controls bool) (*Store, opCounter) {
 	t.Helper()
-	srv := server(t)
-	ou, err := srv.NewOU()
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := prometheus.NewRegistry()
-	cfg := configFor(srv, ou)
-	cfg.Registerer = reg
-	s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := storeAt(t, server(t), func(c *Config) { c.Registerer = reg })
 	if !controls {
 		withoutControls(s)
 	}
@@ -111,6 +101,10 @@ func TestRoundTrips(t *testing.T) {
 			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}},
 		{"update", func(s *Store, r client.Record) error { _, err := s.Update(t.Context(), r.ID, rotate); return err },
 			map[string]int{opSearch: 1, opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
+		{"replace if token hash", func(s *Store, r client.Record) error {
+			_, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata})
+			return err
+		}, map[string]int{opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
 		{"delete with condition", func(s *Store, r client.Record) error {
 			return s.Delete(t.Context(), r.ID, func(client.Record) error { return nil })
 		}, map[string]int{opSearch: 1, opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}},

@@ -149,19 +149,26 @@ func TestServerHashing(t *testing.T) {
 	if err != nil || !strings.HasPrefix(written.CurrentSecret(), "{SSHA}") {
 		t.Fatalf("Update returned secret %q, %v: want the directory's hash (Post-Read)", written.CurrentSecret(), err)
 	}
-	for _, tt := range []struct {
-		name, id, secret string
-		want             bool
-	}{
+	checkVerifySecret(t, s, []secretCase{
 		{"ok/right secret", r.ID, "the-secret", true},
 		{"fail/wrong secret", r.ID, "the-secreT", false},
 		{"fail/empty secret", r.ID, "", false},
 		{"fail/unknown client", "nobody", "the-secret", false},
 		{"fail/id with DN syntax", "a,cn=admin", "the-secret", false},
-	} {
+	})
+}
+
+// secretCase is one VerifySecret call and its answer.
+type secretCase struct {
+	name, id, secret string
+	want             bool
+}
+
+// checkVerifySecret runs the cases against s as subtests.
+func checkVerifySecret(t *testing.T, s *Store, cases []secretCase) {
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, err := s.VerifySecret(t.Context(), tt.id, tt.secret)
-			if ok != tt.want || err != nil {
+			if ok, err := s.VerifySecret(t.Context(), tt.id, tt.secret); ok != tt.want || err != nil {
 				t.Fatalf("VerifySecret = %v, %v; want %v", ok, err, tt.want)
 			}
 		})

@@ -33,6 +33,7 @@ const pageSize = 500
 // Store is the LDAP backend of store.Store.
 type Store struct {
 	cfg     Config
+	layout  layout
 	pool    *pool
 	logger  *slog.Logger
 	metrics *opMetrics
@@ -41,9 +42,16 @@ type Store struct {
 	// if a server (after failover, say) refuses it after all.
 	assertion atomic.Bool
 	postRead  atomic.Bool
+	// increment records Modify-Increment (RFC 4525) in supportedFeatures;
+	// with all three, ReplaceIfTokenHash is one Modify.
+	increment atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.TokenDeleter  = (*Store)(nil)
+	_ store.TokenReplacer = (*Store)(nil)
+)
 
 // New checks cfg and connects once, so a wrong URL, bind DN or password
 // fails at start-up rather than on the first request, and reads the root
@@ -63,7 +71,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics}
+	s := &Store{cfg: cfg, layout: layouts[cfg.Layout], pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -75,11 +83,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// readRootDSE learns the supported controls (RFC 4512 §5.1). A server that
-// hides its root DSE gets the portable revision compare-and-swap.
+// readRootDSE learns the supported controls and features (RFC 4512 §5.1).
+// A server that hides its root DSE gets the portable revision
+// compare-and-swap.
 func (s *Store) readRootDSE(ctx context.Context) error {
 	req := ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"supportedControl"}, nil)
+		"(objectClass=*)", []string{"supportedControl", "supportedFeatures"}, nil)
 	var res *ldap.SearchResult
 	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
 		res, err = conn.Search(req)
@@ -88,13 +97,16 @@ func (s *Store) readRootDSE(ctx context.Context) error {
 	if errors.Is(err, store.ErrUnavailable) {
 		return fmt.Errorf("ldapstore: read root DSE: %w", err)
 	}
-	var controls []string
+	var controls, features []string
 	if err == nil && len(res.Entries) == 1 {
 		controls = res.Entries[0].GetEqualFoldAttributeValues("supportedControl")
+		features = res.Entries[0].GetEqualFoldAttributeValues("supportedFeatures")
 	}
 	s.assertion.Store(slices.Contains(controls, OIDAssertion))
 	s.postRead.Store(slices.Contains(controls, OIDPostRead))
-	s.logger.InfoContext(ctx, "ldap directory controls", "assertion", s.assertion.Load(), "post_read", s.postRead.Load())
+	s.increment.Store(slices.Contains(features, OIDModifyIncrement))
+	s.logger.InfoContext(ctx, "ldap directory controls", "assertion", s.assertion.Load(),
+		"post_read", s.postRead.Load(), "modify_increment", s.increment.Load())
 	return nil
 }
 
@@ -117,11 +129,14 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 	if err != nil {
 		return err
 	}
-	req := ldap.NewAddRequest(dn(r.ID, s.cfg.BaseDN), nil)
+	req := ldap.NewAddRequest(s.dn(r.ID), nil)
 	req.Attribute("objectClass", objectClasses)
+	if s.layout.rdn != schema.AttrClientID {
+		req.Attribute(s.layout.rdn, []string{r.ID})
+	}
 	for _, name := range managedAttrs {
 		if len(w[name]) > 0 {
-			req.Attribute(name, w[name])
+			req.Attribute(s.layout.attr(name), w[name])
 		}
 	}
 	err = s.pool.do(ctx, opAdd, func(conn *ldap.Conn) error { return conn.Add(req) })
@@ -156,20 +171,24 @@ func (s *Store) wire(a attrs) (attrs, error) {
 
 func isClear(v string) bool { return strings.HasPrefix(v, credentials.ClearPrefix) }
 
+// dn is the entry's DN in the store's layout; id must already be valid.
+func (s *Store) dn(id string) string { return s.layout.dn(id, s.cfg.BaseDN) }
+
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, id string) (client.Record, error) {
 	r, _, err := s.read(ctx, id)
 	return r, err
 }
 
-// read returns the record and the entry's attributes as stored, which
-// Update diffs against.
+// read returns the record and the attributes it was decoded from: the
+// metadata and server-side state, not the searchable copies, which decode
+// does not need (withCopies derives them for Update's diff).
 func (s *Store) read(ctx context.Context, id string) (client.Record, attrs, error) {
 	if !validID(id) {
 		return client.Record{}, nil, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
-	req := ldap.NewSearchRequest(dn(id, s.cfg.BaseDN), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-		1, 0, false, "(objectClass="+schema.ClassClient+")", managedAttrs, nil)
+	req := ldap.NewSearchRequest(s.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass="+schema.ClassClient+")", s.layout.attrs(decodedAttrs), nil)
 	var res *ldap.SearchResult
 	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
 		res, err = conn.Search(req)
@@ -187,7 +206,7 @@ func (s *Store) read(ctx context.Context, id string) (client.Record, attrs, erro
 }
 
 func (s *Store) decodeEntry(e *ldap.Entry) (client.Record, attrs, error) {
-	a := entryAttrs(e)
+	a := s.layout.entryAttrs(e)
 	r, err := decode(a)
 	if err != nil {
 		return client.Record{}, nil, fmt.Errorf("ldapstore: entry %s is corrupt: %w", e.DN, err)
@@ -197,10 +216,10 @@ func (s *Store) decodeEntry(e *ldap.Entry) (client.Record, attrs, error) {
 
 // Update implements store.Store: a read, then one Modify guarded by the
 // revision that was read. With the Assertion control the guard is
-// (dcrRevision=N) and Post-Read returns the entry as written (two round
-// trips in all); without it the Modify deletes value N and adds N+1, which
-// fails with noSuchAttribute (16) if another writer got in first. Either
-// way a lost race voids the whole Modify and fn runs again on a fresh read.
+// (dcrRevision=N) (two round trips in all); without it the Modify deletes
+// value N and adds N+1, which fails with noSuchAttribute (16) if another
+// writer got in first. Either way a lost race voids the whole Modify and fn
+// runs again on a fresh read.
 func (s *Store) Update(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error) {
 	var written client.Record
 	err := s.retry(ctx, func() (err error) {
@@ -246,11 +265,11 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err != nil {
 		return client.Record{}, err
 	}
-	req, err := s.guardedModify(id, stored[schema.AttrRevision], next.Revision)
+	req, err := s.guardedModify(id, stored[schema.AttrRevision], next.Revision, serverHashes(a))
 	if err != nil {
 		return client.Record{}, err
 	}
-	changes(req, stored, w)
+	s.layout.changes(req, withCopies(stored, cur), w)
 	var res *ldap.ModifyResult
 	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) (err error) {
 		res, err = conn.ModifyWithResult(req)
@@ -259,16 +278,24 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
 		return client.Record{}, err
 	}
-	return s.written(res, a)
+	return s.written(res, next)
+}
+
+// serverHashes reports whether the directory will change what is sent:
+// clear secrets it hashes on write (SchemeServerHashing).
+func serverHashes(sent attrs) bool {
+	return slices.ContainsFunc(sent[schema.AttrUserPassword], isClear)
 }
 
 // guardedModify starts the Modify that bumps the revision from old (the
 // values read; none for an entry written by hand) to next, guarded by the
-// Assertion control when the server has it.
-func (s *Store) guardedModify(id string, old []string, next uint64) (*ldap.ModifyRequest, error) {
+// Assertion control when the server has it, asking for the entry as
+// written (Post-Read) only if readBack, when the directory changes what is
+// sent.
+func (s *Store) guardedModify(id string, old []string, next uint64, readBack bool) (*ldap.ModifyRequest, error) {
 	nextValue := []string{strconv.FormatUint(next, 10)}
 	if !s.assertion.Load() {
-		req := ldap.NewModifyRequest(dn(id, s.cfg.BaseDN), nil)
+		req := ldap.NewModifyRequest(s.dn(id), nil)
 		if len(old) > 0 {
 			req.Delete(schema.AttrRevision, old)
 		}
@@ -280,10 +307,10 @@ func (s *Store) guardedModify(id string, old []string, next uint64) (*ldap.Modif
 		return nil, err
 	}
 	controls := []ldap.Control{assert}
-	if s.postRead.Load() {
-		controls = append(controls, &postReadControl{attributes: managedAttrs})
+	if readBack && s.postRead.Load() {
+		controls = append(controls, &postReadControl{attributes: s.layout.attrs(decodedAttrs)})
 	}
-	req := ldap.NewModifyRequest(dn(id, s.cfg.BaseDN), controls)
+	req := ldap.NewModifyRequest(s.dn(id), controls)
 	req.Replace(schema.AttrRevision, nextValue)
 	return req, nil
 }
@@ -325,9 +352,10 @@ func (s *Store) guardError(op, id string, err error, lost bool) error {
 }
 
 // written is the record as a later Get will see it: the Post-Read entry
-// when the server sent one (with SchemeServerHashing it holds the hashes
-// the directory made), else the attributes that were sent.
-func (s *Store) written(res *ldap.ModifyResult, sent attrs) (client.Record, error) {
+// when the server sent one (requested only with SchemeServerHashing, for
+// the hashes the directory made), else the record that was sent, with no
+// second encode/decode.
+func (s *Store) written(res *ldap.ModifyResult, next client.Record) (client.Record, error) {
 	if res != nil {
 		e, err := postReadEntry(res.Controls)
 		if err != nil {
@@ -340,7 +368,27 @@ func (s *Store) written(res *ldap.ModifyResult, sent attrs) (client.Record, erro
 			return r, err
 		}
 	}
-	return decode(sent)
+	return asWritten(next), nil
+}
+
+// asWritten is r as decode reads it back: GeneralizedTime keeps UTC
+// seconds.
+func asWritten(r client.Record) client.Record {
+	for _, t := range []*time.Time{&r.IssuedAt, &r.SecretExpiresAt, &r.ExpiresAt} {
+		*t = storedTime(*t)
+	}
+	r.Secrets = slices.Clone(r.Secrets)
+	for i := range r.Secrets {
+		r.Secrets[i].ExpiresAt = storedTime(r.Secrets[i].ExpiresAt)
+	}
+	return r
+}
+
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
 }
 
 // checkHashed says loudly when the directory kept a secret in clear, which
@@ -386,11 +434,21 @@ func (s *Store) Delete(ctx context.Context, id string, cond func(client.Record) 
 	})
 }
 
-// ErrTokenMismatch is DeleteIfTokenHash's answer for a client whose
-// registration access token hash differs; it is wrapped with
-// store.ErrNotFound, since to the caller there is no such client for that
-// token (RFC 7592 §2: no oracle for which client IDs exist).
-var ErrTokenMismatch = errors.New("ldapstore: registration access token does not match")
+// ErrTokenMismatch is the answer of DeleteIfTokenHash and
+// ReplaceIfTokenHash for a client whose registration access token hash
+// differs; it is wrapped with store.ErrNotFound, since to the caller there
+// is no such client for that token (RFC 7592 §2: no oracle for which
+// client IDs exist).
+var ErrTokenMismatch = store.ErrTokenMismatch
+
+// errMismatch is ErrTokenMismatch as the guarded writes return it.
+var errMismatch = fmt.Errorf("%w: %w", store.ErrNotFound, ErrTokenMismatch)
+
+// tokenFilter matches the entry only while its registration access token
+// hash is hash.
+func tokenFilter(hash string) string {
+	return "(" + schema.AttrRegistrationTokenHash + "=" + ldap.EscapeFilter(hash) + ")"
+}
 
 // DeleteIfTokenHash deletes the client only if its registration access
 // token hash is tokenHash (RFC 7592 §2.3): with the Assertion control one
@@ -399,9 +457,8 @@ var ErrTokenMismatch = errors.New("ldapstore: registration access token does not
 // constant-time check. The server's equality match compares hashes, which
 // tells a timing attacker nothing about the token.
 func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) error {
-	mismatch := fmt.Errorf("%w: %w", store.ErrNotFound, ErrTokenMismatch)
 	if tokenHash == "" {
-		return mismatch
+		return errMismatch
 	}
 	if !validID(id) {
 		return fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
@@ -409,14 +466,14 @@ func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) err
 	if !s.assertion.Load() {
 		return s.Delete(ctx, id, func(r client.Record) error {
 			if subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
-				return mismatch
+				return errMismatch
 			}
 			return nil
 		})
 	}
-	err := s.deleteIf(ctx, id, "("+schema.AttrRegistrationTokenHash+"="+ldap.EscapeFilter(tokenHash)+")")
+	err := s.deleteIf(ctx, id, tokenFilter(tokenHash))
 	if errors.Is(err, errLostRace) {
-		return mismatch
+		return errMismatch
 	}
 	return err
 }
@@ -431,7 +488,7 @@ func (s *Store) deleteIf(ctx context.Context, id, filter string) error {
 		}
 		controls = append(controls, assert)
 	}
-	req := ldap.NewDelRequest(dn(id, s.cfg.BaseDN), controls)
+	req := ldap.NewDelRequest(s.dn(id), controls)
 	err := s.pool.do(ctx, opDelete, func(conn *ldap.Conn) error { return conn.Del(req) })
 	return s.guardError("delete", id, err, false)
 }
@@ -440,13 +497,18 @@ func (s *Store) deleteIf(ctx context.Context, id, filter string) error {
 // as its entry on a fresh connection (RFC 4513 §5.1.3), the only check
 // possible with SchemeServerHashing, where only the directory knows how it
 // hashed the secret. Note that a bind accepts retained secrets too. The
-// pooled connections stay bound as the service account.
+// pooled connections stay bound as the service account. In a layout whose
+// directory does not verify the entry on bind (AD) the stored hashes are
+// compared instead, as the AS does there.
 func (s *Store) VerifySecret(ctx context.Context, id, secret string) (bool, error) {
 	if !validID(id) || secret == "" {
 		return false, nil
 	}
+	if !s.layout.bindVerifies {
+		return s.compareSecret(ctx, id, secret)
+	}
 	err := s.pool.fresh(ctx, func(conn *ldap.Conn) error {
-		err := conn.Bind(dn(id, s.cfg.BaseDN), secret)
+		err := conn.Bind(s.dn(id), secret)
 		s.metrics.observe(opBind, err)
 		return err
 	})
@@ -459,6 +521,31 @@ func (s *Store) VerifySecret(ctx context.Context, id, secret string) (bool, erro
 		return false, fmt.Errorf("%w: verify secret: %w", store.ErrUnavailable, err)
 	}
 	return false, fmt.Errorf("ldapstore: verify secret of %s: %w", id, err)
+}
+
+// compareSecret checks secret against the client's current and
+// not-yet-expired retained hashes, each in its own scheme.
+func (s *Store) compareSecret(ctx context.Context, id, secret string) (bool, error) {
+	r, err := s.Get(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	now := time.Now()
+	for _, sh := range r.Secrets {
+		if !sh.ExpiresAt.IsZero() && !sh.ExpiresAt.After(now) {
+			continue
+		}
+		scheme, _, _ := strings.Cut(sh.Hash, "}")
+		if h, err := credentials.NewHasher(scheme + "}"); err == nil {
+			if ok, _ := h.Verify(secret, sh.Hash); ok {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // listFilter builds the search filter for q, every value escaped.
@@ -477,7 +564,7 @@ func listFilter(q store.Query) string {
 // every match (paged) and sorts here.
 func (s *Store) List(ctx context.Context, q store.Query) ([]client.Record, error) {
 	req := ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases,
-		0, 0, false, listFilter(q), managedAttrs, nil)
+		0, 0, false, listFilter(q), s.layout.attrs(decodedAttrs), nil)
 	var res *ldap.SearchResult
 	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
 		res, err = s.searchPaged(conn, req)

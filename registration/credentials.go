@@ -1,10 +1,12 @@
 package registration
 
 import (
+	"context"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
+	"github.com/dcrgate/dcrgate/store"
 )
 
 // issued holds the clear-text credentials one call handed out; they exist
@@ -87,4 +89,31 @@ func (s *Service) refreshCredentials(r *client.Record, now time.Time) (issued, e
 func (s *Service) rotatesOnRead() bool {
 	m := s.opts.Management
 	return m.RotateClientSecret || m.RotateRegistrationAccessToken
+}
+
+// blindUpdate reports whether an update of a client to md needs nothing
+// from the stored record: no presented secret to check against it, no old
+// secret to retain, and a secret outcome that does not depend on whether
+// the client had one (rotation on, or a public client, which has none).
+// Secrets retained from before retention was switched off end with such an
+// update.
+func (s *Service) blindUpdate(md client.Metadata, presentedSecret string) bool {
+	m := s.opts.Management
+	return presentedSecret == "" && !m.RetainClientSecret && (m.RotateClientSecret || !md.IsConfidential())
+}
+
+// replace applies an update for which blindUpdate holds: the credentials
+// are issued on a blank record, exactly as refreshCredentials would on the
+// stored one, and the store writes them guarded by the presented token's
+// hash; a wrong token is store.ErrNotFound, the same 401 as an unknown
+// client.
+func (s *Service) replace(ctx context.Context, tr store.TokenReplacer, clientID, bearer string, md client.Metadata) (client.Record, issued, error) {
+	fresh := client.Record{Metadata: md}
+	out, err := s.refreshCredentials(&fresh, s.now())
+	if err != nil {
+		return client.Record{}, issued{}, err
+	}
+	r, err := tr.ReplaceIfTokenHash(ctx, clientID, credentials.HashToken(bearer), store.Replacement{
+		Metadata: md, SecretHash: fresh.CurrentSecret(), TokenHash: fresh.RegistrationTokenHash})
+	return r, out, err
 }

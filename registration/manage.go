@@ -58,12 +58,27 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 	if err := checkUpdateRequest(clientID, req); err != nil {
 		return Registration{}, err
 	}
+	r, out, err := s.update(ctx, clientID, bearer, md, req.ClientSecret)
+	if err != nil {
+		return Registration{}, managementError(err)
+	}
+	return s.present(r, out), nil
+}
+
+// update writes the new metadata and the credentials the options call for:
+// in one token-guarded write when nothing in it depends on the stored
+// record and the store offers that (store.TokenReplacer), else as a
+// read-modify-write that checks the token on the revision it writes.
+func (s *Service) update(ctx context.Context, clientID, bearer string, md client.Metadata, secret string) (client.Record, issued, error) {
+	if tr, ok := s.store.(store.TokenReplacer); ok && s.blindUpdate(md, secret) {
+		return s.replace(ctx, tr, clientID, bearer, md)
+	}
 	var out issued
 	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
 		if err := checkRegistrationToken(r, bearer); err != nil {
 			return r, err
 		}
-		if err := s.checkPresentedSecret(ctx, r, req.ClientSecret); err != nil {
+		if err := s.checkPresentedSecret(ctx, r, secret); err != nil {
 			return r, err
 		}
 		r.Metadata = md
@@ -71,10 +86,7 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 		out, err = s.refreshCredentials(&r, s.now())
 		return r, err
 	})
-	if err != nil {
-		return Registration{}, managementError(err)
-	}
-	return s.present(r, out), nil
+	return r, out, err
 }
 
 // Delete answers an RFC 7592 §2.3 delete request. When "Allow Client Delete"

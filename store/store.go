@@ -5,7 +5,10 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/dcrgate/dcrgate/client"
 )
@@ -62,4 +65,59 @@ type Query struct {
 // the check and the delete. A mismatch is ErrNotFound.
 type TokenDeleter interface {
 	DeleteIfTokenHash(ctx context.Context, id, tokenHash string) error
+}
+
+// ErrTokenMismatch means the registration access token hash of a guarded
+// write differs from the stored one. Stores wrap it with ErrNotFound: to
+// the caller there is no such client for that token (RFC 7592 §2: no
+// oracle for which client IDs exist).
+var ErrTokenMismatch = errors.New("store: registration access token does not match")
+
+// TokenReplacer is implemented by stores that can apply an RFC 7592 §2.2
+// full replacement guarded by the registration access token hash without
+// reading the record first (ldapstore: one LDAP Modify with the Assertion,
+// Post-Read and Modify-Increment extensions). A missing client or another
+// token hash is ErrNotFound wrapping ErrTokenMismatch; nothing is written.
+// The returned record is the one stored, its Revision bumped.
+type TokenReplacer interface {
+	ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, rep Replacement) (client.Record, error)
+}
+
+// Replacement is everything an update writes when nothing in it depends on
+// the stored record: the new metadata and credentials. The owner, issue
+// time, expiry and disabled flag stay as stored.
+type Replacement struct {
+	Metadata client.Metadata
+	// SecretHash becomes the only secret; "" makes the client public: no
+	// secret and no secret expiry.
+	SecretHash string
+	// TokenHash, when set, replaces the registration access token hash.
+	TokenHash string
+}
+
+// Apply writes rep into r, as a TokenReplacer does in the store.
+func (rep Replacement) Apply(r *client.Record) {
+	r.Metadata = rep.Metadata
+	r.Secrets = nil
+	if rep.SecretHash != "" {
+		r.Secrets = []client.SecretHash{{Hash: rep.SecretHash}}
+	} else {
+		r.SecretExpiresAt = time.Time{}
+	}
+	if rep.TokenHash != "" {
+		r.RegistrationTokenHash = rep.TokenHash
+	}
+}
+
+// ReplaceFunc is the Update callback of ReplaceIfTokenHash for stores that
+// have no one-operation form: check the token hash in constant time, then
+// apply rep.
+func ReplaceFunc(tokenHash string, rep Replacement) func(client.Record) (client.Record, error) {
+	return func(r client.Record) (client.Record, error) {
+		if tokenHash == "" || subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
+			return r, fmt.Errorf("%w: %w", ErrNotFound, ErrTokenMismatch)
+		}
+		rep.Apply(&r)
+		return r, nil
+	}
 }

@@ -44,6 +44,10 @@ type Options struct {
 	// HashCleartext loads the ppolicy overlay with olcPPolicyHashCleartext,
 	// so clear userPassword values are hashed on write as 389-DS does.
 	HashCleartext bool
+	// ADClass lets dcrClient entries carry cn, as Active Directory's class
+	// does (its rDNAttID is cn), so that ldapstore's ad layout can be tested
+	// here; the shipped OpenLDAP schema does not allow it.
+	ADClass bool
 	// BindPassword is the rootdn's password; empty draws a random one. Give
 	// two servers the same one to stand in for replicas of one directory.
 	BindPassword string
@@ -182,7 +186,7 @@ func (s *Server) configure(ctx context.Context, slapadd string, opts Options) er
 	}
 	schemaPath := filepath.Join(s.Dir, "dcrgate.ldif")
 	files := map[string][]byte{
-		schemaPath:                          schema.OpenLDAPLDIF(),
+		schemaPath:                          schemaLDIF(opts),
 		filepath.Join(s.Dir, "config.ldif"): []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword), tls, opts)),
 		filepath.Join(s.Dir, "base.ldif"):   []byte(baseLDIF()),
 	}
@@ -195,6 +199,17 @@ func (s *Server) configure(ctx context.Context, slapadd string, opts Options) er
 		return err
 	}
 	return run(ctx, slapadd, "-F", confDir, "-b", Suffix, "-l", filepath.Join(s.Dir, "base.ldif"))
+}
+
+// schemaLDIF is the shipped schema, with cn allowed in dcrClient for
+// Options.ADClass.
+func schemaLDIF(opts Options) []byte {
+	if !opts.ADClass {
+		return schema.OpenLDAPLDIF()
+	}
+	def := schema.Definition()
+	def.ObjectClasses[0].May = append(def.ObjectClasses[0].May, "cn")
+	return schema.OpenLDAPConfig{}.Render(def)
 }
 
 // run runs a set-up command, returning its output in the error.

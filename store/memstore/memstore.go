@@ -19,7 +19,10 @@ type Store struct {
 	clients map[string]client.Record
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.TokenReplacer = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New() *Store {
@@ -132,4 +135,10 @@ func clone(r client.Record) client.Record {
 	r.Secrets = slices.Clone(r.Secrets)
 	r.Metadata = r.Metadata.Clone()
 	return r
+}
+
+// ReplaceIfTokenHash implements store.TokenReplacer: Update holds the lock,
+// so the check and the write are one step here too.
+func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, rep store.Replacement) (client.Record, error) {
+	return s.Update(ctx, id, store.ReplaceFunc(tokenHash, rep))
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"List", testList},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Ping", testPing},
+		{"ReplaceIfTokenHash", testReplaceIfTokenHash},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
@@ -344,5 +345,60 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// replaceSecret is the hash a replacement installs.
+const replaceSecret = "{SSHA512}bmV3LXNlY3JldC1oYXNoLWZvci10ZXN0aW5nLW9ubHktMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5"
+
+// testReplaceIfTokenHash covers store.TokenReplacer, for the stores that
+// offer it: the replacement writes metadata and credentials and keeps the
+// server-side state; a wrong token, unknown or malformed ID writes nothing
+// and looks like an unknown client.
+func testReplaceIfTokenHash(t *testing.T, s store.Store) {
+	tr, ok := s.(store.TokenReplacer)
+	if !ok {
+		t.Skip("store does not implement store.TokenReplacer")
+	}
+	base := NewRecord("replaced")
+	base.Disabled, base.ExpiresAt = true, at(365*24*time.Hour)
+	mustCreate(t, s, base)
+	newMetadata := client.Metadata{RedirectURIs: []string{"https://new.example.com/cb"}, ClientName: "New",
+		TokenEndpointAuthMethod: "client_secret_basic", Scope: "email"}
+	public := client.Metadata{RedirectURIs: []string{"http://localhost/cb"}, TokenEndpointAuthMethod: "none"}
+	newToken := "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	tests := []struct {
+		name, id, token string
+		rep             store.Replacement
+		wantErr         error
+	}{
+		{"fail/other token", base.ID, newToken, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+		{"fail/empty token", base.ID, "", store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+		{"fail/filter syntax as token", base.ID, "*", store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+		{"fail/unknown client", "missing", base.RegistrationTokenHash, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+		{"fail/malformed id", "a,ou=x", base.RegistrationTokenHash, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+		{"ok/new secret, same token", base.ID, base.RegistrationTokenHash,
+			store.Replacement{Metadata: newMetadata, SecretHash: replaceSecret}, nil},
+		{"ok/public, new token", base.ID, base.RegistrationTokenHash,
+			store.Replacement{Metadata: public, TokenHash: newToken}, nil},
+		{"fail/old token after rotation", base.ID, base.RegistrationTokenHash, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+	}
+	want := base
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tr.ReplaceIfTokenHash(ctx(t), tt.id, tt.token, tt.rep)
+			if tt.wantErr != nil {
+				wantErr(t, "ReplaceIfTokenHash", err, tt.wantErr)
+				wantEqual(t, mustGet(t, s, base.ID), want)
+				return
+			}
+			if err != nil {
+				t.Fatalf("ReplaceIfTokenHash: %v", err)
+			}
+			tt.rep.Apply(&want)
+			want.Revision++
+			wantEqual(t, got, want)
+			wantEqual(t, mustGet(t, s, base.ID), want)
+		})
 	}
 }

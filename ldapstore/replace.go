@@ -1,0 +1,113 @@
+package ldapstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/schema"
+	"github.com/dcrgate/dcrgate/store"
+)
+
+// replyAttrs are what ReplaceIfTokenHash asks Post-Read for: the decoded
+// attributes but the metadata, which it sent and need not decode again.
+var replyAttrs = []string{schema.AttrClientID, schema.AttrRevision, schema.AttrOwnerIssuer,
+	schema.AttrOwnerSubject, schema.AttrOwnerTokenID, schema.AttrIssuedAt, schema.AttrSecretExpiresAt,
+	schema.AttrExpiresAt, schema.AttrDisabled, schema.AttrRegistrationTokenHash, schema.AttrUserPassword,
+	schema.AttrRetainedSecret}
+
+// ReplaceIfTokenHash implements store.TokenReplacer. With the Assertion and
+// Post-Read controls and Modify-Increment it is one Modify: asserting
+// (dcrRegistrationTokenHash=tokenHash), replacing the metadata, every
+// searchable copy and the credentials, adding 1 to dcrRevision (RFC 4525)
+// and reading back the entry for the rest of the record. A failed
+// assertion (122) is a wrong token or a rotation that got in first. Without
+// them, or for an entry with no dcrRevision to increment, it is Update with
+// a constant-time token check.
+func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, rep store.Replacement) (client.Record, error) {
+	if tokenHash == "" {
+		return client.Record{}, errMismatch
+	}
+	if !validID(id) {
+		return client.Record{}, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
+	}
+	if !s.assertion.Load() || !s.postRead.Load() || !s.increment.Load() {
+		return s.Update(ctx, id, store.ReplaceFunc(tokenHash, rep))
+	}
+	req, err := s.replaceRequest(id, tokenHash, rep)
+	if err != nil {
+		return client.Record{}, err
+	}
+	var res *ldap.ModifyResult
+	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) (err error) {
+		res, err = conn.ModifyWithResult(req)
+		return err
+	})
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
+		return client.Record{}, errMismatch
+	}
+	if err := s.guardError("replace", id, err, false); errors.Is(err, errLostRace) {
+		// No dcrRevision to increment (an entry written by hand), or a server
+		// that refused the assertion after all.
+		return s.Update(ctx, id, store.ReplaceFunc(tokenHash, rep))
+	} else if err != nil {
+		return client.Record{}, err
+	}
+	return s.replaced(ctx, id, res, rep)
+}
+
+// replaceRequest builds the one Modify of ReplaceIfTokenHash. Replacing an
+// attribute with no values deletes it, or does nothing if it is absent
+// (RFC 4511 §4.6), so no stale copy or secret survives whatever the entry
+// held.
+func (s *Store) replaceRequest(id, tokenHash string, rep store.Replacement) (*ldap.ModifyRequest, error) {
+	next := client.Record{ID: id}
+	rep.Apply(&next)
+	a, err := encode(next)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.wire(a)
+	if err != nil {
+		return nil, err
+	}
+	assert, err := newAssertionControl(tokenFilter(tokenHash))
+	if err != nil {
+		return nil, err
+	}
+	req := ldap.NewModifyRequest(s.dn(id), []ldap.Control{assert, &postReadControl{attributes: s.layout.attrs(replyAttrs)}})
+	replaced := append([]string{schema.AttrMetadata}, searchableCopies...)
+	replaced = append(replaced, schema.AttrUserPassword, schema.AttrRetainedSecret)
+	if rep.TokenHash != "" {
+		replaced = append(replaced, schema.AttrRegistrationTokenHash)
+	}
+	if rep.SecretHash == "" {
+		replaced = append(replaced, schema.AttrSecretExpiresAt)
+	}
+	for _, name := range replaced {
+		req.Replace(s.layout.attr(name), w[name])
+	}
+	req.Increment(schema.AttrRevision, "1")
+	return req, nil
+}
+
+// replaced is the record ReplaceIfTokenHash wrote: the Post-Read entry with
+// the metadata that was sent. A server that listed Post-Read but sent no
+// entry costs one more read.
+func (s *Store) replaced(ctx context.Context, id string, res *ldap.ModifyResult, rep store.Replacement) (client.Record, error) {
+	e, err := postReadEntry(res.Controls)
+	if err != nil || e == nil {
+		s.logger.WarnContext(ctx, "ldap post-read entry missing or unreadable; reading the entry", "err", err)
+		return s.Get(ctx, id)
+	}
+	r, a, err := s.decodeEntry(e)
+	if err != nil {
+		return client.Record{}, err
+	}
+	s.checkHashed(a)
+	r.Metadata = rep.Metadata
+	return r, nil
+}
