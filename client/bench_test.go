@@ -32,3 +32,22 @@ func BenchmarkMarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUnmarshalStored is the store's read path: canonical JSON back
+// into Metadata.
+func BenchmarkUnmarshalStored(b *testing.B) {
+	var m Metadata
+	if err := json.Unmarshal([]byte(mcpBody), &m); err != nil {
+		b.Fatal(err)
+	}
+	stored, err := json.Marshal(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var out Metadata
+		if err := json.Unmarshal(stored, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

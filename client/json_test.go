@@ -146,7 +146,6 @@ func TestUnmarshalStored(t *testing.T) {
 		{"fail/not-object", `[]`},
 		{"fail/wrong-type", `{"redirect_uris":"x"}`},
 		{"fail/localized-not-string", `{"client_name#fr":1}`},
-		{"fail/duplicate", `{"scope":"a","scope":"b"}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var m Metadata
