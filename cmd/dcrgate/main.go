@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -13,9 +14,24 @@ import (
 var version = "dev"
 
 func main() {
+	tuneGC()
 	if err := newRootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "dcrgate:", err)
 		os.Exit(1)
+	}
+}
+
+// tuneGC trades memory the gateway can spare for CPU: at Go's default
+// (GOGC=100) the collector took about a tenth of a GET's CPU while the heap
+// stayed far below the 64 MiB the process is budgeted. A soft memory limit
+// keeps the larger GC target from growing the process past that budget.
+// GOGC and GOMEMLIMIT, when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(40 << 20)
 	}
 }
 
