@@ -81,7 +81,7 @@ objectClass: olcDatabaseConfig
 objectClass: olcMdbConfig
 olcDatabase: {1}mdb
 olcDbDirectory: %[1]s/data
-olcDbMaxSize: 268435456
+olcDbMaxSize: 4294967296
 olcSuffix: %[5]s
 olcRootDN: %[6]s
 olcRootPW: %[7]s
