@@ -2,11 +2,11 @@ package slapdtest
 
 import (
 	"crypto/rand"
-	"crypto/sha512"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/dcrgate/dcrgate/credentials"
 )
 
 // Fixed layout of every throwaway directory.
@@ -143,15 +143,13 @@ ou: clients
 `, Suffix, ClientsDN)
 }
 
-// SSHA512 hashes password the way OpenLDAP's pw-sha2 module verifies
-// {SSHA512}: base64(SHA-512(password || salt) || salt) with a random 16-byte
-// salt. It exists for test fixtures (the rootpw, client secrets in tests);
-// production hashing belongs to the credentials package.
+// SSHA512 hashes password as {SSHA512}, which OpenLDAP's pw-sha2 module
+// verifies, for fixtures (the rootpw, client secrets in tests). It is the
+// credentials package's hasher, so fixtures and production cannot drift.
 func SSHA512(password string) string {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
-	sum := sha512.Sum512(append([]byte(password), salt...))
-	return "{SSHA512}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...))
+	h, _ := credentials.NewHasher(credentials.SchemeSSHA512) // the default scheme always exists
+	hash, _ := h.Hash(password)                              // {SSHA512} hashing cannot fail
+	return hash
 }
 
 // randomPassword returns a fresh bind password (128 random bits) for one
