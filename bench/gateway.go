@@ -181,8 +181,14 @@ func freeAddr() (string, error) {
 const clockTick = 10 * time.Millisecond
 
 // cpuTime is the CPU time (user + system) the process has used so far.
-func (g *gateway) cpuTime() (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", g.cmd.Process.Pid))
+func (g *gateway) cpuTime() (time.Duration, error) { return processCPU(g.cmd.Process.Pid) }
+
+// processCPU is the CPU time (user + system) process pid has used so far.
+func processCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, errors.New("no such process")
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}

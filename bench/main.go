@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ type options struct {
 	ldapBindDN  string
 	ldapBaseDN  string
 	dcrgateBin  string
+	// ops are the API operations to measure, with the raw work each is
+	// compared with; all of them by default.
+	ops map[string]bool
 }
 
 func main() {
@@ -71,12 +75,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.ldapBindDN, "ldap-bind-dn", "", "bind DN for --ldap-url")
 	fs.StringVar(&o.ldapBaseDN, "ldap-base-dn", "", "base DN of the client entries for --ldap-url")
 	fs.StringVar(&o.dcrgateBin, "dcrgate-bin", "", "dcrgate binary to run (default: build ./cmd/dcrgate)")
+	ops := fs.String("ops", strings.Join(apiOps, ","), "comma-separated API operations to measure, each with its raw baseline")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	var err error
-	o.concurrency, err = parseInts(*conc)
-	if err != nil {
+	if o.concurrency, err = parseInts(*conc); err != nil {
+		return o, err
+	}
+	if o.ops, err = parseOps(*ops); err != nil {
 		return o, err
 	}
 	return o, o.validate()
@@ -90,6 +97,27 @@ func (o options) validate() error {
 		return errors.New("--ldap-url needs --ldap-bind-dn and --ldap-base-dn")
 	}
 	return nil
+}
+
+// selectedOps are the measured API operations in apiOps order.
+func (o options) selectedOps() []string {
+	return slices.DeleteFunc(slices.Clone(apiOps), func(op string) bool { return !o.ops[op] })
+}
+
+// apiOps are the API operations the tool can measure.
+var apiOps = []string{"register", "get", "get-rotate", "put", "delete"}
+
+// parseOps reads a list like "put,delete" of apiOps.
+func parseOps(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for f := range strings.SplitSeq(s, ",") {
+		op := strings.TrimSpace(f)
+		if !slices.Contains(apiOps, op) {
+			return nil, fmt.Errorf("bad operation %q: want some of %s", f, strings.Join(apiOps, ","))
+		}
+		out[op] = true
+	}
+	return out, nil
 }
 
 // parseInts reads a list like "1,4,16,64" of positive integers.
@@ -140,8 +168,8 @@ func (e *env) report(ctx context.Context) (*Report, error) {
 	o := e.opts
 	rep := &Report{
 		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
-		Settings: fmt.Sprintf("concurrency %v, %d rounds of %s phases, pool_size %d, max %d ops/phase",
-			o.concurrency, o.rounds, o.duration, o.poolSize, o.maxOps),
+		Settings: fmt.Sprintf("concurrency %v, %d rounds of %s phases, pool_size %d, max %d ops/phase, ops %s",
+			o.concurrency, o.rounds, o.duration, o.poolSize, o.maxOps, strings.Join(o.selectedOps(), ",")),
 		Template: e.tpl.describe(),
 		PeakRSS:  map[string]int64{},
 	}

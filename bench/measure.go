@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -94,6 +95,9 @@ func (e *env) round(ctx context.Context, m *measurement, c int, raw, api *worker
 		{sideLDAP, "delete", e.rawDelete(&rawBag), nil}, {sideDcrgate, "delete", e.apiDelete(&apiBag), e.rotating},
 	}
 	for _, s := range steps {
+		if !e.opts.measures(s) {
+			continue
+		}
 		if s.op == "delete" && s.side == sideLDAP {
 			if err := e.stockUp(ctx, &rawBag, &apiBag, m, c); err != nil {
 				return err
@@ -112,25 +116,43 @@ func (e *env) round(ctx context.Context, m *measurement, c int, raw, api *worker
 	return nil
 }
 
-// timed runs one step's phase, with dcrgate's CPU time around it.
+// baselineOf names, for each raw operation, the API operations compared
+// with it (GET with rotation with a search and a modify in sequence).
+var baselineOf = map[string][]string{
+	"add": {"register"}, "search": {"get", "get-rotate"}, "modify": {"put", "get-rotate"}, "delete": {"delete"},
+}
+
+// measures reports whether the run includes step s: a selected API
+// operation, or raw work a selected one is compared with.
+func (o options) measures(s step) bool {
+	if s.side == sideDcrgate {
+		return o.ops[s.op]
+	}
+	return slices.ContainsFunc(baselineOf[s.op], func(op string) bool { return o.ops[op] })
+}
+
+// timed runs one step's phase, with the CPU time of dcrgate, slapd and the
+// tool itself read around it.
 func (e *env) timed(ctx context.Context, ph phase, s step) sample {
-	if s.gw == nil {
-		return ph.run(ctx, s.fn)
-	}
-	before, errBefore := s.gw.cpuTime()
+	before := e.cpuTimes(s.gw)
 	got := ph.run(ctx, s.fn)
-	after, errAfter := s.gw.cpuTime()
-	if errBefore == nil && errAfter == nil {
-		got.cpu = after - before
-	}
+	got.cpu = e.cpuTimes(s.gw).minus(before)
 	return got
 }
+
+// assumedCreateRate stands in for the create rate of a run that measures no
+// create phase (--ops without register); stocking three times that, 3,000
+// per second of phase, outlasts a small machine's deletes.
+const assumedCreateRate = 1000
 
 // stockUp fills both delete stocks, untimed, to three times what the last create
 // phase managed, so neither delete phase runs dry before its time is up.
 func (e *env) stockUp(ctx context.Context, rawBag, apiBag *bag, m *measurement, c int) error {
 	last := func(side, op string) int {
 		s := m.samples[key(side, op, c)]
+		if len(s) == 0 {
+			return int(e.opts.duration.Seconds() * assumedCreateRate)
+		}
 		return s[len(s)-1].ops
 	}
 	for _, b := range []struct {

@@ -74,8 +74,11 @@ func summarize(m *measurement, concurrency []int) ([]Result, []Ratio) {
 				byKey[key(row.side, row.op, c)] = merge(row.side, row.op, c, s)
 			}
 		}
-		byKey[key(sideLDAP, "search+modify", c)] = sequential("search+modify",
-			byKey[key(sideLDAP, "search", c)], byKey[key(sideLDAP, "modify", c)])
+		search, okSearch := byKey[key(sideLDAP, "search", c)]
+		modify, okModify := byKey[key(sideLDAP, "modify", c)]
+		if okSearch && okModify {
+			byKey[key(sideLDAP, "search+modify", c)] = sequential("search+modify", search, modify)
+		}
 	}
 	var results []Result
 	for _, row := range rowOrder {
@@ -93,8 +96,11 @@ func summarize(m *measurement, concurrency []int) ([]Result, []Ratio) {
 				r.Target = p.target
 			}
 			api, okAPI := byKey[key(sideDcrgate, p.api, c)]
+			if !okAPI {
+				continue // not measured in this run (--ops)
+			}
 			raw, okRaw := byKey[key(sideLDAP, p.raw, c)]
-			if v := ratio(api.OpsPerSec, raw.OpsPerSec); okAPI && okRaw && !math.IsNaN(v) {
+			if v := ratio(api.OpsPerSec, raw.OpsPerSec); okRaw && !math.IsNaN(v) {
 				r.Value = &v
 			}
 			ratios = append(ratios, r)
@@ -124,7 +130,8 @@ func (r *Report) render(w io.Writer) {
 
 func renderResults(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "side\top\tC\tops/s\tp50 ms\tp99 ms\terrors\tdcrgate CPU µs/op\t")
+	fmt.Fprintln(tw, "\t\t\t\t\t\t\tCPU µs/op:\t\t\t")
+	fmt.Fprintln(tw, "side\top\tC\tops/s\tp50 ms\tp99 ms\terrors\tdcrgate\tslapd\tload\t")
 	for _, r := range results {
 		flag := ""
 		switch {
@@ -133,11 +140,8 @@ func renderResults(w io.Writer, results []Result) {
 		case r.Exhausted:
 			flag = " (ran out of entries)"
 		}
-		cpu := "-"
-		if r.CPUMicrosPerOp > 0 {
-			cpu = fmt.Sprintf("%.0f", r.CPUMicrosPerOp)
-		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%s\t\n", r.Side, r.Op, flag, r.Concurrency, r.OpsPerSec, r.P50Ms, r.P99Ms, r.Errors, cpu)
+		fmt.Fprintf(tw, "%s\t%s%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t\n", r.Side, r.Op, flag, r.Concurrency, r.OpsPerSec,
+			r.P50Ms, r.P99Ms, r.Errors, micros(r.CPUMicrosPerOp), micros(r.SlapdCPUMicrosPerOp), micros(r.LoadCPUMicrosPerOp))
 	}
 	_ = tw.Flush()
 }
@@ -168,6 +172,14 @@ func renderRatios(w io.Writer, ratios []Ratio) {
 		fmt.Fprintln(tw, strings.Join(append(row, target), "\t")+"\t")
 	}
 	_ = tw.Flush()
+}
+
+// micros is a CPU µs/op cell, "-" for none measured.
+func micros(v float64) string {
+	if v <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func formatRatio(v *float64) string {

@@ -14,8 +14,10 @@ type sample struct {
 	// exhausted means the phase ran out of entries to consume (deletes)
 	// before its time was up, so it measured fewer operations.
 	exhausted bool
-	// cpu is the CPU time dcrgate used during the phase (0 for raw LDAP).
-	cpu time.Duration
+	// cpu is the CPU time each process used during the phase: dcrgate (none
+	// for raw LDAP), slapd (none for a directory the tool did not start) and
+	// the tool itself, the load generator.
+	cpu cpuTimes
 	// firstErr is kept for the log: one cause explains most error counts.
 	firstErr error
 }
@@ -37,6 +39,11 @@ type Result struct {
 	// which contention on a small machine does not inflate the way it does
 	// throughput. 0 for raw LDAP rows.
 	CPUMicrosPerOp float64 `json:"cpu_us_per_op,omitempty"`
+	// SlapdCPUMicrosPerOp and LoadCPUMicrosPerOp are the same for slapd
+	// (0 when the tool did not start it) and for the load generator: on a
+	// shared machine every process's cost comes out of the same cores.
+	SlapdCPUMicrosPerOp float64 `json:"slapd_cpu_us_per_op,omitempty"`
+	LoadCPUMicrosPerOp  float64 `json:"load_cpu_us_per_op,omitempty"`
 	// Derived marks a row computed from other rows, not measured.
 	Derived bool `json:"derived,omitempty"`
 }
@@ -46,9 +53,10 @@ type Result struct {
 func merge(side, op string, c int, samples []sample) Result {
 	r := Result{Side: side, Op: op, Concurrency: c}
 	var all []time.Duration
-	var elapsed, cpu time.Duration
+	var elapsed time.Duration
+	var cpu cpuTimes
 	for _, s := range samples {
-		cpu += s.cpu
+		cpu = cpu.plus(s.cpu)
 		r.Ops += s.ops
 		r.Errors += s.errors
 		r.Exhausted = r.Exhausted || s.exhausted
@@ -56,9 +64,9 @@ func merge(side, op string, c int, samples []sample) Result {
 		all = append(all, s.latencies...)
 	}
 	r.Seconds = elapsed.Seconds()
-	if r.Ops > 0 {
-		r.CPUMicrosPerOp = float64(cpu.Microseconds()) / float64(r.Ops)
-	}
+	r.CPUMicrosPerOp = perOp(cpu.dcrgate, r.Ops)
+	r.SlapdCPUMicrosPerOp = perOp(cpu.slapd, r.Ops)
+	r.LoadCPUMicrosPerOp = perOp(cpu.load, r.Ops)
 	if r.Seconds > 0 {
 		r.OpsPerSec = float64(r.Ops) / r.Seconds
 	}
@@ -76,6 +84,14 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
 	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// perOp is d in microseconds per operation, 0 without operations.
+func perOp(d time.Duration, ops int) float64 {
+	if ops == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(ops)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

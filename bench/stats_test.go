@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -49,14 +50,29 @@ func seq(n int) []int {
 
 func TestMergeSumsOpsOverTime(t *testing.T) {
 	r := merge(sideLDAP, "add", 4, []sample{
-		{ops: 100, elapsed: time.Second, latencies: []time.Duration{3, 1}, cpu: 30 * time.Millisecond},
-		{ops: 300, errors: 2, elapsed: time.Second, latencies: []time.Duration{2}, exhausted: true},
+		{ops: 100, elapsed: time.Second, latencies: []time.Duration{3, 1}, cpu: cpuTimes{30 * time.Millisecond, 4 * time.Millisecond, 0}},
+		{ops: 300, errors: 2, elapsed: time.Second, latencies: []time.Duration{2}, exhausted: true, cpu: cpuTimes{0, 4 * time.Millisecond, 2 * time.Millisecond}},
 	})
-	if r.Ops != 400 || r.Errors != 2 || r.OpsPerSec != 200 || !r.Exhausted || r.CPUMicrosPerOp != 75 {
+	if r.Ops != 400 || r.Errors != 2 || r.OpsPerSec != 200 || !r.Exhausted {
+		t.Fatalf("merge = %+v", r)
+	}
+	if r.CPUMicrosPerOp != 75 || r.SlapdCPUMicrosPerOp != 20 || r.LoadCPUMicrosPerOp != 5 {
 		t.Fatalf("merge = %+v", r)
 	}
 	if r.P50Ms != ms(2) || r.P99Ms != ms(3) {
 		t.Fatalf("percentiles not over the merged samples: %+v", r)
+	}
+}
+
+func TestCPUSinceIgnoresFailedReads(t *testing.T) {
+	now := cpuTimes{dcrgate: 5 * time.Second, slapd: 9 * time.Second, load: 3 * time.Second}
+	got := now.minus(cpuTimes{dcrgate: 4 * time.Second, slapd: unread, load: 4 * time.Second})
+	want := cpuTimes{dcrgate: time.Second}
+	if got != want {
+		t.Fatalf("minus = %+v, want %+v: an unread start or a restarted process must count 0", got, want)
+	}
+	if got := (cpuTimes{}).minus(cpuTimes{}); got != (cpuTimes{}) {
+		t.Fatalf("a process that used no tick yet is read as 0, not unread: %+v", got)
 	}
 }
 
@@ -89,9 +105,11 @@ func TestSummarizeRatiosAndTargets(t *testing.T) {
 		m.samples[key(s.side, s.op, 16)] = []sample{{ops: s.ops, elapsed: time.Second}}
 	}
 	results, ratios := summarize(m, []int{16})
-	want := map[string]string{"register / add": "0.95", "GET / search": "0.50", "PUT / modify": "n/a",
-		"GET rotate / (search+modify)": "0.50"}
+	want := map[string]string{"register / add": "0.95", "GET / search": "0.50", "GET rotate / (search+modify)": "0.50"}
 	for _, r := range ratios {
+		if r.Pair == "PUT / modify" || r.Pair == "DELETE / delete" {
+			t.Errorf("%s was not measured, yet has a ratio", r.Pair)
+		}
 		if w, ok := want[r.Pair]; ok && formatRatio(r.Value) != w {
 			t.Errorf("%s = %s, want %s", r.Pair, formatRatio(r.Value), w)
 		}
@@ -166,6 +184,32 @@ func TestParseInts(t *testing.T) {
 		if _, err := parseInts(bad); err == nil {
 			t.Errorf("parseInts(%q) accepted", bad)
 		}
+	}
+}
+
+func TestOpsSelectStepsAndBaselines(t *testing.T) {
+	o, err := parseFlags([]string{"--ops", "put, delete"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		side, op string
+		want     bool
+	}{{sideDcrgate, "put", true}, {sideLDAP, "modify", true}, {sideDcrgate, "delete", true}, {sideLDAP, "delete", true},
+		{sideDcrgate, "register", false}, {sideLDAP, "add", false}, {sideLDAP, "search", false}, {sideDcrgate, "get-rotate", false}} {
+		if got := o.measures(step{side: c.side, op: c.op}); got != c.want {
+			t.Errorf("--ops put,delete measures %s %s = %v", c.side, c.op, got)
+		}
+	}
+	if got := strings.Join(o.selectedOps(), ","); got != "put,delete" {
+		t.Errorf("selectedOps = %s", got)
+	}
+	all, err := parseFlags(nil, io.Discard)
+	if err != nil || len(all.selectedOps()) != len(apiOps) {
+		t.Fatalf("default ops = %v, %v", all.selectedOps(), err)
+	}
+	if _, err := parseFlags([]string{"--ops", "put,patch"}, io.Discard); err == nil {
+		t.Fatal("an unknown operation was accepted")
 	}
 }
 

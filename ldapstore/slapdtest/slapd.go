@@ -300,6 +300,20 @@ func (s *Server) exited() bool {
 	}
 }
 
+// Pid is the running slapd's process ID, 0 when it is stopped; the bench
+// tool reads its CPU time from /proc.
+func (s *Server) Pid() int {
+	if s.exited() {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Stop terminates slapd: SIGTERM, then SIGKILL if it is still running after
 // a grace period. Stopping a stopped server does nothing.
 func (s *Server) Stop() {

@@ -3,6 +3,7 @@ package slapdtest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -36,8 +37,14 @@ func TestStartAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	search()
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", s.Pid())); s.Pid() <= 0 || err != nil {
+		t.Fatalf("Pid() = %d is not a running process: %v", s.Pid(), err)
+	}
 	s.Stop()
 	s.Stop() // idempotent
+	if pid := s.Pid(); pid != 0 {
+		t.Fatalf("Pid() after Stop = %d, want 0", pid)
+	}
 	if _, err := ldap.DialURL(s.URL); err == nil {
 		t.Fatal("slapd still answers after Stop")
 	}
