@@ -45,6 +45,16 @@ func newAssertionControl(filter string) (*assertionControl, error) {
 	return &assertionControl{filter: p, text: filter}, nil
 }
 
+// newEqualityAssertion asserts (attr=value), the filter built directly
+// (RFC 4511 §4.5.1.7.1) rather than written out, escaped and parsed again:
+// the token guard of every PUT and DELETE.
+func newEqualityAssertion(attr, value string) *assertionControl {
+	p := ber.Encode(ber.ClassContext, ber.TypeConstructed, ldap.FilterEqualityMatch, nil, "Equality Match")
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, attr, "Attribute"))
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, value, "Condition"))
+	return &assertionControl{filter: p, text: "(" + attr + "=" + ldap.EscapeFilter(value) + ")"}
+}
+
 func (c *assertionControl) GetControlType() string { return OIDAssertion }
 
 // Encode writes Control ::= SEQUENCE { controlType, criticality TRUE,

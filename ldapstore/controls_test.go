@@ -32,6 +32,25 @@ func TestAssertionControlEncoding(t *testing.T) {
 	}
 }
 
+// TestEqualityAssertionMatchesCompiledFilter pins the hand-built filter to
+// what go-ldap compiles from the escaped filter text, for values that need
+// escaping too.
+func TestEqualityAssertionMatchesCompiledFilter(t *testing.T) {
+	for _, v := range []string{"plainhash", "a*b(c)\\d", "\x00nul", "ünï"} {
+		want, err := ldap.CompileFilter("(dcrRegistrationTokenHash=" + ldap.EscapeFilter(v) + ")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newEqualityAssertion("dcrRegistrationTokenHash", v)
+		if got := c.filter.Bytes(); string(got) != string(want.Bytes()) {
+			t.Errorf("%q: filter % x, want % x", v, got, want.Bytes())
+		}
+		if c.Encode() == nil || c.String() != "Assertion (dcrRegistrationTokenHash="+ldap.EscapeFilter(v)+")" {
+			t.Errorf("%q: control %s", v, c)
+		}
+	}
+}
+
 func TestPostReadControlEncoding(t *testing.T) {
 	c := &postReadControl{attributes: []string{"a", "b"}}
 	p, err := ber.DecodePacketErr(c.Encode().Bytes())

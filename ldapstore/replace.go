@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -12,12 +13,15 @@ import (
 	"github.com/dcrgate/dcrgate/store"
 )
 
-// replyAttrs are what ReplaceIfTokenHash asks Post-Read for: the decoded
-// attributes but the metadata, which it sent and need not decode again.
-var replyAttrs = []string{schema.AttrClientID, schema.AttrRevision, schema.AttrOwnerIssuer,
-	schema.AttrOwnerSubject, schema.AttrOwnerTokenID, schema.AttrIssuedAt, schema.AttrSecretExpiresAt,
-	schema.AttrExpiresAt, schema.AttrDisabled, schema.AttrRegistrationTokenHash, schema.AttrUserPassword,
-	schema.AttrRetainedSecret}
+// replyAttrs are what ReplaceIfTokenHash asks Post-Read for: the
+// server-side state the Modify did not send. What it sent (metadata,
+// credentials) is taken from the request, not read back and decoded again:
+// slapd's cost of a Post-Read and dcrgate's of decoding it grow with every
+// attribute. userPassword is added when the directory hashes secrets itself
+// and so changes what was sent.
+var replyAttrs = []string{schema.AttrRevision, schema.AttrOwnerIssuer, schema.AttrOwnerSubject,
+	schema.AttrOwnerTokenID, schema.AttrIssuedAt, schema.AttrSecretExpiresAt, schema.AttrExpiresAt,
+	schema.AttrDisabled}
 
 // ReplaceIfTokenHash implements store.TokenReplacer. With the Assertion and
 // Post-Read controls and Modify-Increment it is one Modify: asserting
@@ -37,7 +41,7 @@ func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, re
 	if !s.assertion.Load() || !s.postRead.Load() || !s.increment.Load() {
 		return s.Update(ctx, id, store.ReplaceFunc(tokenHash, rep))
 	}
-	req, err := s.replaceRequest(id, tokenHash, rep)
+	req, sent, err := s.replaceRequest(id, tokenHash, rep)
 	if err != nil {
 		return client.Record{}, err
 	}
@@ -56,29 +60,34 @@ func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, re
 	} else if err != nil {
 		return client.Record{}, err
 	}
-	return s.replaced(ctx, id, res, rep)
+	return s.replaced(ctx, id, res, rep, sent)
 }
 
-// replaceRequest builds the one Modify of ReplaceIfTokenHash. Replacing an
-// attribute with no values deletes it, or does nothing if it is absent
-// (RFC 4511 §4.6), so no stale copy or secret survives whatever the entry
-// held.
-func (s *Store) replaceRequest(id, tokenHash string, rep store.Replacement) (*ldap.ModifyRequest, error) {
-	next := client.Record{ID: id}
+// replaceRequest builds the one Modify of ReplaceIfTokenHash and returns,
+// with it, the credential attributes it writes as the entry will hold them
+// (the client ID and the token hash the entry keeps included). Replacing an
+// attribute with no values deletes it, or does nothing if it is absent (RFC
+// 4511 §4.6), so no stale copy or secret survives whatever the entry held.
+func (s *Store) replaceRequest(id, tokenHash string, rep store.Replacement) (*ldap.ModifyRequest, attrs, error) {
+	next := client.Record{ID: id, RegistrationTokenHash: tokenHash}
 	rep.Apply(&next)
 	a, err := encode(next)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, err := s.wire(a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	assert, err := newAssertionControl(tokenFilter(tokenHash))
-	if err != nil {
-		return nil, err
+	reply := s.layout.attrs(replyAttrs)
+	sent := attrs{schema.AttrClientID: a[schema.AttrClientID], schema.AttrRegistrationTokenHash: a[schema.AttrRegistrationTokenHash]}
+	if serverHashes(a) {
+		reply = append(reply, s.layout.attr(schema.AttrUserPassword), s.layout.attr(schema.AttrRetainedSecret))
+	} else {
+		sent[schema.AttrUserPassword] = a[schema.AttrUserPassword]
 	}
-	req := ldap.NewModifyRequest(s.dn(id), []ldap.Control{assert, &postReadControl{attributes: s.layout.attrs(replyAttrs)}})
+	req := ldap.NewModifyRequest(s.dn(id), []ldap.Control{newEqualityAssertion(schema.AttrRegistrationTokenHash, tokenHash),
+		&postReadControl{attributes: reply}})
 	replaced := append([]string{schema.AttrMetadata}, searchableCopies...)
 	replaced = append(replaced, schema.AttrUserPassword, schema.AttrRetainedSecret)
 	if rep.TokenHash != "" {
@@ -91,21 +100,24 @@ func (s *Store) replaceRequest(id, tokenHash string, rep store.Replacement) (*ld
 		req.Replace(s.layout.attr(name), w[name])
 	}
 	req.Increment(schema.AttrRevision, "1")
-	return req, nil
+	return req, sent, nil
 }
 
-// replaced is the record ReplaceIfTokenHash wrote: the Post-Read entry with
-// the metadata that was sent. A server that listed Post-Read but sent no
-// entry costs one more read.
-func (s *Store) replaced(ctx context.Context, id string, res *ldap.ModifyResult, rep store.Replacement) (client.Record, error) {
+// replaced is the record ReplaceIfTokenHash wrote: the server-side state
+// from the Post-Read entry, with the credentials and metadata that were
+// sent. A server that listed Post-Read but sent no entry costs one more
+// read.
+func (s *Store) replaced(ctx context.Context, id string, res *ldap.ModifyResult, rep store.Replacement, sent attrs) (client.Record, error) {
 	e, err := postReadEntry(res.Controls)
 	if err != nil || e == nil {
 		s.logger.WarnContext(ctx, "ldap post-read entry missing or unreadable; reading the entry", "err", err)
 		return s.Get(ctx, id)
 	}
-	r, a, err := s.decodeEntry(e)
+	a := s.layout.entryAttrs(e)
+	maps.Copy(a, sent)
+	r, err := decode(a)
 	if err != nil {
-		return client.Record{}, err
+		return client.Record{}, fmt.Errorf("ldapstore: entry %s is corrupt: %w", e.DN, err)
 	}
 	s.checkHashed(a)
 	r.Metadata = rep.Metadata

@@ -430,7 +430,9 @@ func (s *Store) Delete(ctx context.Context, id string, cond func(client.Record) 
 				return err
 			}
 		}
-		return s.deleteIf(ctx, id, revisionFilter(stored[schema.AttrRevision]))
+		return s.deleteIf(ctx, id, func() (*assertionControl, error) {
+			return newAssertionControl(revisionFilter(stored[schema.AttrRevision]))
+		})
 	})
 }
 
@@ -443,12 +445,6 @@ var ErrTokenMismatch = store.ErrTokenMismatch
 
 // errMismatch is ErrTokenMismatch as the guarded writes return it.
 var errMismatch = fmt.Errorf("%w: %w", store.ErrNotFound, ErrTokenMismatch)
-
-// tokenFilter matches the entry only while its registration access token
-// hash is hash.
-func tokenFilter(hash string) string {
-	return "(" + schema.AttrRegistrationTokenHash + "=" + ldap.EscapeFilter(hash) + ")"
-}
 
 // DeleteIfTokenHash deletes the client only if its registration access
 // token hash is tokenHash (RFC 7592 §2.3): with the Assertion control one
@@ -471,18 +467,21 @@ func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) err
 			return nil
 		})
 	}
-	err := s.deleteIf(ctx, id, tokenFilter(tokenHash))
+	err := s.deleteIf(ctx, id, func() (*assertionControl, error) {
+		return newEqualityAssertion(schema.AttrRegistrationTokenHash, tokenHash), nil
+	})
 	if errors.Is(err, errLostRace) {
 		return errMismatch
 	}
 	return err
 }
 
-// deleteIf sends one Delete, asserting filter when the server supports it.
-func (s *Store) deleteIf(ctx context.Context, id, filter string) error {
+// deleteIf sends one Delete, with guard's assertion when the server
+// supports the control.
+func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertionControl, error)) error {
 	var controls []ldap.Control
 	if s.assertion.Load() {
-		assert, err := newAssertionControl(filter)
+		assert, err := guard()
 		if err != nil {
 			return err
 		}
