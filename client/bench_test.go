@@ -51,3 +51,36 @@ func BenchmarkUnmarshalStored(b *testing.B) {
 		}
 	}
 }
+
+// readObjectBody is a realistic ~600-byte registration body for
+// BenchmarkReadObject.
+const readObjectBody = `{
+  "redirect_uris": [
+    "https://app.example.com/oauth/callback",
+    "http://127.0.0.1:33418/callback"
+  ],
+  "client_name": "Example Photo Printing Service",
+  "grant_types": ["authorization_code", "refresh_token"],
+  "response_types": ["code"],
+  "token_endpoint_auth_method": "client_secret_basic",
+  "scope": "openid profile photos:read offline_access",
+  "client_uri": "https://app.example.com",
+  "logo_uri": "https://app.example.com/static/images/logo-256x256.png",
+  "contacts": ["ops@example.com", "security@example.com"],
+  "software_id": "4NRB1-0XZABZI9E6-5SM3R",
+  "software_version": "2.1.0-rc.4+build.20240611"
+}`
+
+// BenchmarkReadObject measures splitting a body into its top-level members,
+// the first step of Decode.
+func BenchmarkReadObject(b *testing.B) {
+	body := []byte(readObjectBody)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		members, err := readObject(body)
+		if err != nil || len(members) != 11 {
+			b.Fatal(len(members), err)
+		}
+	}
+}

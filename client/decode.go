@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,37 +71,185 @@ type member struct {
 
 // readObject splits data, which must be exactly one JSON object, into its
 // members in document order. Duplicate names are an error: parsers disagree
-// on which one wins, and a policy check must see what the store keeps.
+// on which one wins, and a policy check must see what the store keeps. Names
+// are compared unescaped, so "a" and "\u0061" are the same member.
+//
+// Every request body passes through here, and json.Decoder's token stream
+// made it a hot spot, so it is written for speed: json.Valid (no allocations)
+// first rejects anything that is not well-formed JSON, and because the input
+// is then known to be valid, a small scanner that only finds where names and
+// values start and end is enough. Values are sub-slices of data, not copies.
+// Any body json.Valid refuses is errNotObject: even one with a duplicate
+// member before its syntax error, and one whose member value is nested
+// exactly 10000 deep (json.Valid counts the outer object against
+// encoding/json's nesting limit).
 func readObject(data []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' || !json.Valid(data) {
 		return nil, errNotObject
 	}
-	var members []member
-	seen := make(map[string]bool)
-	for dec.More() {
-		tok, err := dec.Token()
-		name, isName := tok.(string)
-		if err != nil || !isName {
-			return nil, errNotObject
+	// json.Valid passed and the value starts with '{': from here on data is
+	// one object, optionally followed by whitespace.
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return nil, nil
+	}
+	members := make([]member, 0, 16)
+	var seen map[string]struct{} // built once there are too many members to scan
+	for {
+		// data[i] is the opening quote of a name.
+		end, escaped := skipString(data, i)
+		name, ok := memberName(data[i+1:end-1], escaped)
+		if !ok {
+			return nil, errNotObject // cannot happen: data is valid JSON
 		}
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, errNotObject
-		}
-		if seen[name] {
+		i = skipSpace(data, end) // at ':'
+		i = skipSpace(data, i+1)
+		end = skipValue(data, i)
+		value := data[i:end:end]
+		if isDuplicate(members, &seen, name) {
 			return nil, &duplicateMemberError{name: name}
 		}
-		seen[name] = true
 		members = append(members, member{name: name, value: value})
+		i = skipSpace(data, end) // at ',' or '}'
+		if data[i] == '}' {
+			return members, nil
+		}
+		i = skipSpace(data, i+1)
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errNotObject
+}
+
+// linearDuplicateLimit is the member count up to which isDuplicate compares
+// names one by one; past it a map is faster.
+const linearDuplicateLimit = 32
+
+// isDuplicate reports whether name is already among members. *seen is nil
+// until members reaches linearDuplicateLimit.
+func isDuplicate(members []member, seen *map[string]struct{}, name string) bool {
+	if len(members) < linearDuplicateLimit {
+		for i := range members {
+			if members[i].name == name {
+				return true
+			}
+		}
+		return false
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errNotObject
+	if *seen == nil {
+		*seen = make(map[string]struct{}, 2*len(members))
+		for _, m := range members {
+			(*seen)[m.name] = struct{}{}
+		}
 	}
-	return members, nil
+	if _, dup := (*seen)[name]; dup {
+		return true
+	}
+	(*seen)[name] = struct{}{}
+	return false
+}
+
+// knownMemberNames holds the names Decode gives a meaning, so that
+// memberName can return them without allocating.
+var knownMemberNames = func() map[string]string {
+	names := make(map[string]string, len(fieldsByName)+len(requestStrings)+len(serverManaged))
+	for name := range fieldsByName {
+		names[name] = name
+	}
+	for name := range requestStrings {
+		names[name] = name
+	}
+	for _, name := range serverManaged {
+		names[name] = name
+	}
+	return names
+}()
+
+// memberName returns the unescaped name whose quoted contents are raw;
+// escaped says raw holds a backslash. Like encoding/json, it turns invalid
+// UTF-8 into U+FFFD. ok is false only if raw is not a valid JSON string.
+func memberName(raw []byte, escaped bool) (string, bool) {
+	if !escaped && utf8.Valid(raw) {
+		if known, ok := knownMemberNames[string(raw)]; ok {
+			return known, true
+		}
+		return string(raw), true
+	}
+	return unquoteName(raw)
+}
+
+// unquoteName is memberName's rare slow path: encoding/json unescapes.
+func unquoteName(raw []byte) (string, bool) {
+	var name string
+	quoted := make([]byte, 0, len(raw)+2)
+	quoted = append(append(append(quoted, '"'), raw...), '"')
+	return name, json.Unmarshal(quoted, &name) == nil
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace, or len(data).
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index just past the string that starts with the
+// quote at data[i], and whether the string holds a backslash. The string must
+// be valid JSON.
+func skipString(data []byte, i int) (end int, escaped bool) {
+	i++
+	for {
+		q := bytes.IndexByte(data[i:], '"') + i
+		b := bytes.IndexByte(data[i:q], '\\')
+		if b < 0 {
+			return q + 1, escaped
+		}
+		// Skip the backslash and the byte it escapes, which may be a quote;
+		// the hex digits of \uXXXX need no care.
+		escaped = true
+		i += b + 2
+	}
+}
+
+// skipValue returns the index just past the valid JSON value that starts at
+// data[i].
+func skipValue(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		end, _ := skipString(data, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for {
+			switch data[i] {
+			case '"':
+				i, _ = skipString(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	default: // number, true, false or null
+		for i < len(data) {
+			switch data[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
 }
 
 // Decode parses an untrusted registration or update body strictly by type.
