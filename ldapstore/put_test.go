@@ -158,10 +158,11 @@ func TestPutSameOnEveryBackend(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want := newPutAPI(t, casOnly{memstore.New()}, m).transcript()
 			backends := map[string]func() store.Store{
-				"memstore":           func() store.Store { return memstore.New() },
-				"ldapstore":          func() store.Store { s, _ := newStore(t); return s },
-				"ldapstore/fallback": func() store.Store { s, _ := newStore(t); return withoutControls(s) },
-				"ldapstore/cas only": func() store.Store { s, _ := newStore(t); return casOnly{s} },
+				"memstore":            func() store.Store { return memstore.New() },
+				"ldapstore":           func() store.Store { s, _ := newStore(t); return s },
+				"ldapstore/fallback":  func() store.Store { s, _ := newStore(t); return withoutControls(s) },
+				"ldapstore/cas only":  func() store.Store { s, _ := newStore(t); return casOnly{s} },
+				"ldapstore/forgetful": func() store.Store { s, _ := newStore(t); return withoutMemory(s) },
 			}
 			for backend, open := range backends {
 				if got := newPutAPI(t, open(), m).transcript(); !reflect.DeepEqual(got, want) {
@@ -179,14 +180,19 @@ func TestPutRoundTrips(t *testing.T) {
 		name       string
 		m          registration.Management
 		withSecret bool
+		// elsewhere makes the store forget it registered the client, as
+		// if another dcrgate had.
+		elsewhere bool
 		// want with the controls, and without them.
 		want, fallback map[string]int
 	}{
-		{"ok/rotating", registration.Management{RotateClientSecret: true, RotateRegistrationAccessToken: true}, false,
+		{"ok/rotating", registration.Management{RotateClientSecret: true, RotateRegistrationAccessToken: true}, false, false,
+			map[string]int{opModify: 1}, map[string]int{opModify: 1}},
+		{"ok/rotating, registered elsewhere", registration.Management{RotateClientSecret: true, RotateRegistrationAccessToken: true}, false, true,
 			map[string]int{opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
-		{"ok/presented secret", registration.Management{RotateClientSecret: true}, true,
+		{"ok/presented secret", registration.Management{RotateClientSecret: true}, true, false,
 			map[string]int{opSearch: 1, opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
-		{"ok/no rotation", registration.Management{}, false,
+		{"ok/no rotation", registration.Management{}, false, false,
 			map[string]int{opSearch: 1, opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
 	}
 	for _, controls := range []bool{true, false} {
@@ -196,6 +202,9 @@ func TestPutRoundTrips(t *testing.T) {
 				p := newPutAPI(t, s, tt.m)
 				_, reg := p.do(http.MethodPost, putPath, "", `{"redirect_uris":["https://app.example.com/cb"]}`)
 				id := reg["client_id"].(string)
+				if tt.elsewhere {
+					s.known.forget(id)
+				}
 				body := fmt.Sprintf(`{"client_id":%q,"redirect_uris":["https://app.example.com/cb2"]}`, id)
 				if tt.withSecret {
 					body = fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"redirect_uris":["https://app.example.com/cb2"]}`, id, reg["client_secret"])

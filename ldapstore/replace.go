@@ -38,6 +38,9 @@ func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, re
 	if !validID(id) {
 		return client.Record{}, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
+	if r, err := s.replaceKnown(ctx, id, tokenHash, rep); !errors.Is(err, errUnknownState) {
+		return r, err
+	}
 	if !s.assertion.Load() || !s.postRead.Load() || !s.increment.Load() {
 		return s.Update(ctx, id, store.ReplaceFunc(tokenHash, rep))
 	}
@@ -121,5 +124,8 @@ func (s *Store) replaced(ctx context.Context, id string, res *ldap.ModifyResult,
 	}
 	s.checkHashed(a)
 	r.Metadata = rep.Metadata
+	if stored, err := encode(r); err == nil {
+		s.known.remember(r, stored)
+	}
 	return r, nil
 }

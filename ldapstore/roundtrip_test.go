@@ -21,6 +21,13 @@ func withoutControls(s *Store) *Store {
 	return s
 }
 
+// withoutMemory makes s forget its own writes, as a store whose entries
+// another process wrote last: every update takes the ordinary path.
+func withoutMemory(s *Store) *Store {
+	s.known = nil
+	return s
+}
+
 // TestConformanceWithoutControls runs the suite on the portable
 // compare-and-swap path.
 func TestConformanceWithoutControls(t *testing.T) {
@@ -28,6 +35,21 @@ func TestConformanceWithoutControls(t *testing.T) {
 		s, _ := newStore(t)
 		return withoutControls(s)
 	})
+}
+
+// TestConformanceWithoutMemory runs the suite with no remembered writes,
+// with and without the controls, so the updates that read the entry or
+// ask Post-Read for it are covered as fully as those that need neither.
+func TestConformanceWithoutMemory(t *testing.T) {
+	for name, edit := range map[string]func(*Store) *Store{"controls": withoutMemory,
+		"no controls": func(s *Store) *Store { return withoutControls(withoutMemory(s)) }} {
+		t.Run(name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				s, _ := newStore(t)
+				return edit(s)
+			})
+		})
+	}
 }
 
 func TestRootDSEControls(t *testing.T) {
@@ -91,26 +113,33 @@ func TestRoundTrips(t *testing.T) {
 		run  func(*Store, client.Record) error
 		// want with the controls, and without them.
 		want, fallback map[string]int
+		// remembered keeps the store's memory of creating the record;
+		// otherwise it is forgotten, as if another process wrote it.
+		remembered bool
 	}
 	calls := []call{
 		{"create", func(s *Store, r client.Record) error { return s.Create(t.Context(), storetest.NewRecord("other")) },
-			map[string]int{opAdd: 1}, map[string]int{opAdd: 1}},
+			map[string]int{opAdd: 1}, map[string]int{opAdd: 1}, false},
 		{"get", func(s *Store, r client.Record) error { _, err := s.Get(t.Context(), r.ID); return err },
-			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}},
+			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}, false},
 		{"list", func(s *Store, r client.Record) error { _, err := s.List(t.Context(), store.Query{}); return err },
-			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}},
+			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}, false},
 		{"update", func(s *Store, r client.Record) error { _, err := s.Update(t.Context(), r.ID, rotate); return err },
-			map[string]int{opSearch: 1, opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
+			map[string]int{opSearch: 1, opModify: 1}, map[string]int{opSearch: 1, opModify: 1}, false},
 		{"replace if token hash", func(s *Store, r client.Record) error {
 			_, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata})
 			return err
-		}, map[string]int{opModify: 1}, map[string]int{opSearch: 1, opModify: 1}},
+		}, map[string]int{opModify: 1}, map[string]int{opSearch: 1, opModify: 1}, false},
+		{"replace if token hash, written here", func(s *Store, r client.Record) error {
+			_, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata})
+			return err
+		}, map[string]int{opModify: 1}, map[string]int{opModify: 1}, true},
 		{"delete with condition", func(s *Store, r client.Record) error {
 			return s.Delete(t.Context(), r.ID, func(client.Record) error { return nil })
-		}, map[string]int{opSearch: 1, opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}},
+		}, map[string]int{opSearch: 1, opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}, false},
 		{"delete if token hash", func(s *Store, r client.Record) error {
 			return s.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash)
-		}, map[string]int{opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}},
+		}, map[string]int{opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}, false},
 	}
 	for _, controls := range []bool{true, false} {
 		for _, c := range calls {
@@ -119,6 +148,9 @@ func TestRoundTrips(t *testing.T) {
 				r := storetest.NewRecord("counted")
 				if err := s.Create(t.Context(), r); err != nil {
 					t.Fatal(err)
+				}
+				if !c.remembered {
+					s.known.forget(r.ID)
 				}
 				before := counter.counts()
 				if err := c.run(s, r); err != nil {

@@ -45,6 +45,9 @@ type Store struct {
 	// increment records Modify-Increment (RFC 4525) in supportedFeatures;
 	// with all three, ReplaceIfTokenHash is one Modify.
 	increment atomic.Bool
+	// known remembers the entries this process wrote, for updates without
+	// a read or a Post-Read (replaceKnown).
+	known *knownWrites
 }
 
 var (
@@ -71,7 +74,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, layout: layouts[cfg.Layout], pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics}
+	s := &Store{cfg: cfg, layout: layouts[cfg.Layout], pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics, known: newKnownWrites()}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -145,6 +148,8 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 		return store.ErrAlreadyExists
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 		return fmt.Errorf("ldapstore: base DN %q does not exist: %w", s.cfg.BaseDN, err)
+	case err == nil:
+		s.known.remember(asWritten(r), a)
 	}
 	return s.writeError("create", r.ID, err)
 }
@@ -278,7 +283,11 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
 		return client.Record{}, err
 	}
-	return s.written(res, next)
+	written, err := s.written(res, next)
+	if err == nil {
+		s.known.remember(written, a)
+	}
+	return written, err
 }
 
 // serverHashes reports whether the directory will change what is sent:
@@ -479,6 +488,7 @@ func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) err
 // deleteIf sends one Delete, with guard's assertion when the server
 // supports the control.
 func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertionControl, error)) error {
+	s.known.forget(id)
 	var controls []ldap.Control
 	if s.assertion.Load() {
 		assert, err := guard()

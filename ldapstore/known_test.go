@@ -1,0 +1,208 @@
+package ldapstore
+
+import (
+	"errors"
+	"log/slog"
+	"reflect"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/store"
+	"github.com/dcrgate/dcrgate/store/storetest"
+)
+
+// twin is a second store (a second dcrgate) over s's base DN.
+func twin(t *testing.T, s *Store) *Store {
+	t.Helper()
+	cfg := s.cfg
+	other, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	return other
+}
+
+// entryAs reads every managed attribute of id as the directory holds it,
+// searchable copies included.
+func entryAs(t *testing.T, s *Store, id string) attrs {
+	t.Helper()
+	conn, err := ldap.DialURL(s.cfg.URLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword); err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.Search(ldap.NewSearchRequest(s.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", []string{"*"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("read %s: %v", id, err)
+	}
+	return s.layout.entryAttrs(res.Entries[0])
+}
+
+// wantStored checks that the entry is exactly want's encoding, so a
+// minimal Modify left no stale searchable copy behind.
+func wantStored(t *testing.T, s *Store, want client.Record) {
+	t.Helper()
+	a, err := encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := entryAs(t, s, want.ID); !reflect.DeepEqual(got, a) {
+		t.Fatalf("entry holds\n%v\nwant\n%v", got, a)
+	}
+	if got, err := s.Get(t.Context(), want.ID); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Get = %+v, %v\nwant %+v", got, err, want)
+	}
+}
+
+const (
+	tokenA = "1111111111111111111111111111111111111111111111111111111111111111"
+	tokenB = "2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+// replacement changes the name and the redirect URIs, whose searchable
+// copies are indexed, and rotates the secret.
+func replacement(r client.Record, name, uri, token string) store.Replacement {
+	md := r.Metadata.Clone()
+	md.ClientName, md.RedirectURIs = name, []string{uri}
+	return store.Replacement{Metadata: md, SecretHash: "{SSHA512}" + name, TokenHash: token}
+}
+
+// TestReplaceKnownWritesOnlyChanges: an update of an entry this process
+// wrote is one Modify that leaves the entry exactly as the ordinary path
+// would, copies included, for both the Assertion guard and the revision
+// swap.
+func TestReplaceKnownWritesOnlyChanges(t *testing.T) {
+	for _, controls := range []bool{true, false} {
+		s, counter := countingStore(t, controls)
+		r := storetest.NewRecord("known")
+		if err := s.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		want := asWritten(r)
+		token := r.RegistrationTokenHash
+		for i, uri := range []string{"https://a.example.com/cb", "https://b.example.com/cb"} {
+			before := counter.counts()
+			rep := replacement(want, "Name "+uri, uri, [...]string{tokenA, tokenB}[i])
+			got, err := s.ReplaceIfTokenHash(t.Context(), r.ID, token, rep)
+			if err != nil {
+				t.Fatalf("controls=%v: %v", controls, err)
+			}
+			if n := counter.counts()[opModify] - before[opModify]; n != 1 || counter.counts()[opSearch] != before[opSearch] {
+				t.Fatalf("controls=%v: %d modifies and %d searches, want one Modify", controls, n, counter.counts()[opSearch]-before[opSearch])
+			}
+			rep.Apply(&want)
+			want.Revision++
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("controls=%v: returned %+v\nwant %+v", controls, got, want)
+			}
+			wantStored(t, s, want)
+			token = rep.TokenHash
+		}
+	}
+}
+
+// TestReplaceKnownSeesOtherWriters: what a process remembers is never
+// trusted over the directory. Another dcrgate's write, with or without a
+// new token, or its delete, makes the remembered state useless, and the
+// update is decided as if nothing were remembered.
+func TestReplaceKnownSeesOtherWriters(t *testing.T) {
+	t.Run("token rotated elsewhere", func(t *testing.T) {
+		a, _ := newStore(t)
+		b := twin(t, a)
+		r := storetest.NewRecord("rotated")
+		if err := a.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		written, err := b.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "B", "https://b.example.com/cb", tokenB))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the token b rotated away still works through a: %v", err)
+		}
+		wantStored(t, a, written)
+		got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, tokenB, replacement(r, "A", "https://a.example.com/cb", tokenA))
+		if err != nil {
+			t.Fatalf("b's new token refused by a: %v", err)
+		}
+		wantStored(t, a, got)
+	})
+	t.Run("same token, metadata changed elsewhere", func(t *testing.T) {
+		a, _ := newStore(t)
+		b := twin(t, a)
+		r := storetest.NewRecord("changed")
+		if err := a.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		rep := replacement(r, "B", "https://b.example.com/cb", "")
+		if _, err := b.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, rep); err != nil {
+			t.Fatal(err)
+		}
+		// a remembers the original copies; had it trusted them, it would
+		// not replace the redirect URI copy b changed back.
+		got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata, SecretHash: "{SSHA512}x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Revision != 3 || !reflect.DeepEqual(got.Metadata, r.Metadata) {
+			t.Fatalf("returned %+v", got)
+		}
+		wantStored(t, a, got)
+	})
+	t.Run("deleted elsewhere", func(t *testing.T) {
+		a, _ := newStore(t)
+		b := twin(t, a)
+		r := storetest.NewRecord("deleted")
+		if err := a.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", "")); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("update of a client deleted elsewhere: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestKnownWritesKeepNewest: two writes of one client finishing out of
+// order leave the newer revision remembered, and the cache stays bounded.
+func TestKnownWritesKeepNewest(t *testing.T) {
+	k := newKnownWrites()
+	r := storetest.NewRecord("order")
+	r.Revision = 5
+	a, err := encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.remember(r, a)
+	older := r
+	older.Revision = 4
+	k.remember(older, a)
+	if got, ok := k.lookup(r.ID, r.RegistrationTokenHash); !ok || got.record.Revision != 5 {
+		t.Fatalf("remembered %+v, %v; want revision 5", got.record, ok)
+	}
+	if _, ok := k.lookup(r.ID, tokenA); ok {
+		t.Fatal("lookup with another token hash found the entry")
+	}
+	for i := range 2 * knownEntries {
+		r.ID = "c" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
+		k.remember(r, a)
+	}
+	if n := k.entries.Len(); n != knownEntries {
+		t.Fatalf("%d entries remembered, want the bound %d", n, knownEntries)
+	}
+	var none *knownWrites
+	none.remember(r, a)
+	none.forget(r.ID)
+	if _, ok := none.lookup(r.ID, r.RegistrationTokenHash); ok {
+		t.Fatal("a nil knownWrites remembered something")
+	}
+}
