@@ -92,11 +92,27 @@ func (m *Metadata) checkExtensions(opts Options) error {
 // explicit empty response_types means something (RFC 7591 §2.1).
 func (m *Metadata) removeDuplicates() error {
 	for _, f := range metadataFields {
-		if values, ok := f.value(m).Interface().([]string); ok && values != nil {
-			f.value(m).Set(reflect.ValueOf(uniqueBy(values, identity)))
+		v := f.value(m)
+		if values, ok := v.Interface().([]string); ok && values != nil && hasRepeats(values) {
+			v.Set(reflect.ValueOf(uniqueBy(values, identity)))
 		}
 	}
 	return nil
+}
+
+// hasRepeats reports whether a value occurs twice. Every request
+// normalizes a dozen short lists that almost never repeat, so they are
+// checked pairwise, without the set and copy uniqueBy makes.
+func hasRepeats(values []string) bool {
+	if len(values) > 16 {
+		return true // let uniqueBy decide, in linear time
+	}
+	for i, v := range values {
+		if slices.Contains(values[:i], v) {
+			return true
+		}
+	}
+	return false
 }
 
 // uniqueBy returns values without the ones whose key repeats an earlier one.
