@@ -37,6 +37,9 @@ type Ratio struct {
 	Value       *float64 `json:"value"` // null without a baseline
 	// Target is the issue's floor for this pair at targetConcurrency (0: none).
 	Target float64 `json:"target,omitempty"`
+	// Rounds is the ratio of each round alone, in order: how far one
+	// round's answer strays from the merged Value.
+	Rounds []float64 `json:"rounds,omitempty"`
 }
 
 // pair is an API operation and the raw work it is compared with.
@@ -102,11 +105,40 @@ func summarize(m *measurement, concurrency []int) ([]Result, []Ratio) {
 			raw, okRaw := byKey[key(sideLDAP, p.raw, c)]
 			if v := ratio(api.OpsPerSec, raw.OpsPerSec); okRaw && !math.IsNaN(v) {
 				r.Value = &v
+				r.Rounds = roundRatios(m, p, c)
 			}
 			ratios = append(ratios, r)
 		}
 	}
 	return results, ratios
+}
+
+// roundRatios is pair p's ratio in each round at concurrency c; the derived
+// search+modify baseline is derived round by round too.
+func roundRatios(m *measurement, p pair, c int) []float64 {
+	api := m.samples[key(sideDcrgate, p.api, c)]
+	raw := func(i int) float64 {
+		if p.raw != "search+modify" {
+			return sampleRate(m.samples[key(sideLDAP, p.raw, c)], i)
+		}
+		return sequential(p.raw, Result{OpsPerSec: sampleRate(m.samples[key(sideLDAP, "search", c)], i)},
+			Result{OpsPerSec: sampleRate(m.samples[key(sideLDAP, "modify", c)], i)}).OpsPerSec
+	}
+	var out []float64
+	for i := range api {
+		if v := ratio(sampleRate(api, i), raw(i)); !math.IsNaN(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// sampleRate is the throughput of round i's sample, 0 if there is none.
+func sampleRate(samples []sample, i int) float64 {
+	if i >= len(samples) || samples[i].elapsed <= 0 {
+		return 0
+	}
+	return float64(samples[i].ops) / samples[i].elapsed.Seconds()
 }
 
 // render writes the human-readable report.
@@ -164,7 +196,7 @@ func renderRatios(w io.Writer, ratios []Ratio) {
 		row := []string{ratios[i].Pair}
 		target := "-"
 		for _, r := range ratios[i : i+len(cs)] {
-			row = append(row, formatRatio(r.Value))
+			row = append(row, formatRatio(r.Value)+formatSpread(r.Rounds))
 			if r.Target > 0 {
 				target = fmt.Sprintf("≥ %.2f %s", r.Target, verdict(r))
 			}
@@ -180,6 +212,15 @@ func micros(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// formatSpread is " (lowest–highest)" of the rounds' ratios, "" for fewer
+// than two rounds.
+func formatSpread(rounds []float64) string {
+	if len(rounds) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.2f–%.2f)", slices.Min(rounds), slices.Max(rounds))
 }
 
 func formatRatio(v *float64) string {

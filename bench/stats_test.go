@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,41 @@ func TestSummarizeRatiosAndTargets(t *testing.T) {
 	}
 	if !derived {
 		t.Fatalf("no derived search+modify row in %+v", results)
+	}
+}
+
+// TestRoundRatios: each round's ratio comes from that round's samples
+// alone, the derived baseline included, and the report shows their range.
+func TestRoundRatios(t *testing.T) {
+	m := &measurement{samples: map[string][]sample{}}
+	rounds := func(opsPerRound ...int) []sample {
+		var out []sample
+		for _, n := range opsPerRound {
+			out = append(out, sample{ops: n, elapsed: time.Second})
+		}
+		return out
+	}
+	m.samples[key(sideLDAP, "delete", 16)] = rounds(1000, 1000, 2000)
+	m.samples[key(sideDcrgate, "delete", 16)] = rounds(800, 900, 1900)
+	m.samples[key(sideLDAP, "search", 16)] = rounds(3000, 3000)
+	m.samples[key(sideLDAP, "modify", 16)] = rounds(1500, 1500)
+	m.samples[key(sideDcrgate, "get-rotate", 16)] = rounds(1000, 500)
+	_, ratios := summarize(m, []int{16})
+	got := map[string][]float64{}
+	for _, r := range ratios {
+		got[r.Pair] = r.Rounds
+	}
+	if want := []float64{0.8, 0.9, 0.95}; !reflect.DeepEqual(got["DELETE / delete"], want) {
+		t.Errorf("DELETE rounds = %v, want %v", got["DELETE / delete"], want)
+	}
+	if want := []float64{1, 0.5}; !reflect.DeepEqual(got["GET rotate / (search+modify)"], want) {
+		t.Errorf("GET rotate rounds = %v, want %v (baseline 1000/s per round)", got["GET rotate / (search+modify)"], want)
+	}
+	if s := formatSpread(got["DELETE / delete"]); s != " (0.80–0.95)" {
+		t.Errorf("spread %q", s)
+	}
+	if s := formatSpread([]float64{0.9}); s != "" {
+		t.Errorf("one round has no spread, got %q", s)
 	}
 }
 
