@@ -121,8 +121,15 @@ func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err e
 	return conn, reused, nil
 }
 
-// takeSlot waits at most cfg.Timeout for room for one more connection.
+// takeSlot waits at most cfg.Timeout for room for one more connection. A
+// free slot, the usual case, is taken without arming a timer: every LDAP
+// operation passes here.
 func (p *pool) takeSlot(ctx context.Context) error {
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	default:
+	}
 	timer := time.NewTimer(p.cfg.Timeout)
 	defer timer.Stop()
 	select {
