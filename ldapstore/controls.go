@@ -49,10 +49,33 @@ func newAssertionControl(filter string) (*assertionControl, error) {
 // (RFC 4511 §4.5.1.7.1) rather than written out, escaped and parsed again:
 // the token guard of every PUT and DELETE.
 func newEqualityAssertion(attr, value string) *assertionControl {
+	return newAssertion(equality{attr, value})
+}
+
+// equality is one (attribute=value) term of an assertion.
+type equality struct{ attr, value string }
+
+func (e equality) packet() *ber.Packet {
 	p := ber.Encode(ber.ClassContext, ber.TypeConstructed, ldap.FilterEqualityMatch, nil, "Equality Match")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, attr, "Attribute"))
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, value, "Condition"))
-	return &assertionControl{filter: p, text: "(" + attr + "=" + ldap.EscapeFilter(value) + ")"}
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, e.attr, "Attribute"))
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, e.value, "Condition"))
+	return p
+}
+
+func (e equality) String() string { return "(" + e.attr + "=" + ldap.EscapeFilter(e.value) + ")" }
+
+// newAssertion asserts every term: the term alone, or their AND.
+func newAssertion(terms ...equality) *assertionControl {
+	if len(terms) == 1 {
+		return &assertionControl{filter: terms[0].packet(), text: terms[0].String()}
+	}
+	and := ber.Encode(ber.ClassContext, ber.TypeConstructed, ldap.FilterAnd, nil, "And")
+	text := "(&"
+	for _, t := range terms {
+		and.AppendChild(t.packet())
+		text += t.String()
+	}
+	return &assertionControl{filter: and, text: text + ")"}
 }
 
 func (c *assertionControl) GetControlType() string { return OIDAssertion }

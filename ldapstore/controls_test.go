@@ -51,6 +51,18 @@ func TestEqualityAssertionMatchesCompiledFilter(t *testing.T) {
 	}
 }
 
+func TestAndAssertionMatchesCompiledFilter(t *testing.T) {
+	c := newAssertion(equality{"dcrRevision", "7"}, equality{"dcrRegistrationTokenHash", "a*b"})
+	text := "(&(dcrRevision=7)(dcrRegistrationTokenHash=a\\2ab))"
+	want, err := ldap.CompileFilter(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.filter.Bytes()) != string(want.Bytes()) || c.String() != "Assertion "+text {
+		t.Fatalf("filter % x (%s), want % x (%s)", c.filter.Bytes(), c, want.Bytes(), text)
+	}
+}
+
 func TestPostReadControlEncoding(t *testing.T) {
 	c := &postReadControl{attributes: []string{"a", "b"}}
 	p, err := ber.DecodePacketErr(c.Encode().Bytes())

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/go-ldap/ldap/v3"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -30,11 +32,18 @@ type known struct {
 // stored, guarded by the remembered revision, without reading the entry
 // first and without Post-Read: in a run of PUTs that is most of slapd's
 // cost of the Modify (unchanged searchable copies, the Post-Read entry).
-// It is never trusted on its own: a write elsewhere (another dcrgate, an
-// administrator) moves dcrRevision, the guarded Modify fails, and the
-// write is redone the ordinary way. Entries whose secrets the directory
-// hashes (SchemeServerHashing) are not remembered: only the directory
-// knows their stored form. A nil *knownWrites remembers nothing.
+// It is never trusted on its own: the Modify asserts the remembered
+// revision, the presented token's hash and the issue time (without the
+// Assertion control it deletes the remembered revision and token hash
+// values, which fails if either moved), so another dcrgate's write, an
+// administrator revoking the token or an entry recreated under the same ID
+// fail the Modify as a whole, and the write is redone the ordinary way.
+// Only what this process wrote in full is remembered (Create, and the
+// updates made from it or after a Post-Read), never an entry it merely
+// read: its searchable copies might not match its metadata. Entries whose
+// secrets the directory hashes (SchemeServerHashing) are not remembered
+// either: only the directory knows their stored form. A nil *knownWrites
+// remembers nothing.
 type knownWrites struct {
 	entries *lru.Cache[string, known]
 }
@@ -53,11 +62,23 @@ func (k *knownWrites) remember(r client.Record, a attrs) {
 	if k == nil {
 		return
 	}
-	if serverHashes(a) {
-		k.forget(r.ID)
+	if cur, ok := k.entries.Peek(r.ID); ok && cur.record.Revision > r.Revision {
 		return
 	}
-	if cur, ok := k.entries.Peek(r.ID); ok && cur.record.Revision > r.Revision {
+	k.add(r, a)
+}
+
+// created keeps r, which an Add just wrote: whatever was remembered under
+// its ID belonged to an entry since deleted.
+func (k *knownWrites) created(r client.Record, a attrs) {
+	if k != nil {
+		k.add(r, a)
+	}
+}
+
+func (k *knownWrites) add(r client.Record, a attrs) {
+	if serverHashes(a) {
+		k.forget(r.ID)
 		return
 	}
 	r.Metadata = r.Metadata.Clone()
@@ -91,10 +112,9 @@ func (k *knownWrites) lookup(id, tokenHash string) (known, bool) {
 var errUnknownState = errors.New("ldapstore: entry state not known")
 
 // replaceKnown is ReplaceIfTokenHash for an entry this process wrote last:
-// one Modify of only the attributes that change, guarded by the remembered
-// revision (which also proves the token hash still is the remembered one).
-// errUnknownState sends the caller down the ordinary path: nothing
-// remembered, or the entry moved on.
+// one Modify of only the attributes that change, guarded by the
+// remembered state (knownGuard). errUnknownState sends the caller down the
+// ordinary path: nothing remembered, or the entry moved on.
 func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep store.Replacement) (client.Record, error) {
 	k, ok := s.known.lookup(id, tokenHash)
 	if !ok {
@@ -110,11 +130,8 @@ func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep stor
 	if serverHashes(a) {
 		return client.Record{}, errUnknownState
 	}
-	req, err := s.guardedModify(id, k.stored[schema.AttrRevision], next.Revision, false)
-	if err != nil {
-		return client.Record{}, err
-	}
-	s.layout.changes(req, k.stored, a)
+	req, old := s.knownGuard(id, k.stored, a, next.Revision)
+	s.layout.changes(req, old, a)
 	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) error { return conn.Modify(req) })
 	if err := s.guardError("replace", id, err, false); err != nil {
 		s.known.forget(id)
@@ -126,4 +143,34 @@ func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep stor
 	written := asWritten(next)
 	s.known.remember(written, a)
 	return written, nil
+}
+
+// knownGuard starts the Modify of replaceKnown. With the Assertion control
+// it asserts the remembered revision, token hash and issue time; without
+// it, it deletes the remembered revision and token hash values and adds the
+// new ones (noSuchAttribute if either moved). It returns the stored state
+// for the diff, with the token hash taken out of it when the guard already
+// writes it.
+func (s *Store) knownGuard(id string, stored, next attrs, revision uint64) (*ldap.ModifyRequest, attrs) {
+	rev, token := s.layout.attr(schema.AttrRevision), s.layout.attr(schema.AttrRegistrationTokenHash)
+	nextRevision := []string{strconv.FormatUint(revision, 10)}
+	if s.assertion.Load() {
+		var terms []equality
+		for _, name := range []string{schema.AttrRevision, schema.AttrRegistrationTokenHash, schema.AttrIssuedAt} {
+			for _, v := range stored[name] {
+				terms = append(terms, equality{s.layout.attr(name), v})
+			}
+		}
+		req := ldap.NewModifyRequest(s.dn(id), []ldap.Control{newAssertion(terms...)})
+		req.Replace(rev, nextRevision)
+		return req, stored
+	}
+	req := ldap.NewModifyRequest(s.dn(id), nil)
+	req.Delete(rev, stored[schema.AttrRevision])
+	req.Add(rev, nextRevision)
+	req.Delete(token, stored[schema.AttrRegistrationTokenHash])
+	req.Add(token, next[schema.AttrRegistrationTokenHash])
+	old := maps.Clone(stored)
+	old[schema.AttrRegistrationTokenHash] = next[schema.AttrRegistrationTokenHash]
+	return req, old
 }

@@ -25,6 +25,25 @@ func twin(t *testing.T, s *Store) *Store {
 	return other
 }
 
+// adminModify changes the entry directly, as an administrator with
+// ldapmodify would, without touching dcrRevision unless told to.
+func adminModify(t *testing.T, s *Store, id string, edit func(*ldap.ModifyRequest)) {
+	t.Helper()
+	conn, err := ldap.DialURL(s.cfg.URLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword); err != nil {
+		t.Fatal(err)
+	}
+	req := ldap.NewModifyRequest(s.dn(id), nil)
+	edit(req)
+	if err := conn.Modify(req); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // entryAs reads every managed attribute of id as the directory holds it,
 // searchable copies included.
 func entryAs(t *testing.T, s *Store, id string) attrs {
@@ -172,6 +191,73 @@ func TestReplaceKnownSeesOtherWriters(t *testing.T) {
 	})
 }
 
+// TestReplaceKnownSeesAdministrators: changes made by hand, which need not
+// move dcrRevision, still void what a process remembers.
+func TestReplaceKnownSeesAdministrators(t *testing.T) {
+	for _, controls := range []bool{true, false} {
+		t.Run(map[bool]string{true: "controls", false: "no controls"}[controls], func(t *testing.T) {
+			a, _ := newStore(t)
+			if !controls {
+				withoutControls(a)
+			}
+			r := storetest.NewRecord("revoked")
+			if err := a.Create(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+			// A leaked token revoked by hand: revision unchanged.
+			adminModify(t, a, r.ID, func(req *ldap.ModifyRequest) {
+				req.Replace("dcrRegistrationTokenHash", []string{tokenB})
+			})
+			if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a revoked token still updates the client: %v", err)
+			}
+			// A stray searchable copy and a revision bump by hand, then an
+			// Update that reads the entry: the next PUT must still leave
+			// exactly the copies of the metadata.
+			adminModify(t, a, r.ID, func(req *ldap.ModifyRequest) {
+				req.Add("dcrRedirectURI", []string{"https://stray.example.com/cb"})
+				req.Replace("dcrRevision", []string{"40"})
+			})
+			if _, err := a.Update(t.Context(), r.ID, func(cur client.Record) (client.Record, error) { return cur, nil }); err != nil {
+				t.Fatal(err)
+			}
+			got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, tokenB, replacement(r, "A", "https://a.example.com/cb", tokenA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStored(t, a, got)
+		})
+	}
+}
+
+// TestReplaceKnownSeesRecreatedEntry: an entry deleted and created again
+// under the same ID by another process is a different client; the first
+// process's memory of the old one must not let the old token in.
+func TestReplaceKnownSeesRecreatedEntry(t *testing.T) {
+	a, _ := newStore(t)
+	b := twin(t, a)
+	r := storetest.NewRecord("recreated")
+	if err := a.Create(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash); err != nil {
+		t.Fatal(err)
+	}
+	again := storetest.NewRecord("recreated")
+	again.RegistrationTokenHash = tokenB
+	if err := b.Create(t.Context(), again); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the deleted client's token updates the new one: %v", err)
+	}
+	got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, tokenB, replacement(r, "A", "https://a.example.com/cb", tokenA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStored(t, a, got)
+}
+
 // TestKnownWritesKeepNewest: two writes of one client finishing out of
 // order leave the newer revision remembered, and the cache stays bounded.
 func TestKnownWritesKeepNewest(t *testing.T) {
@@ -191,6 +277,12 @@ func TestKnownWritesKeepNewest(t *testing.T) {
 	}
 	if _, ok := k.lookup(r.ID, tokenA); ok {
 		t.Fatal("lookup with another token hash found the entry")
+	}
+	created := r
+	created.Revision = 1
+	k.created(created, a)
+	if got, _ := k.lookup(r.ID, r.RegistrationTokenHash); got.record.Revision != 1 {
+		t.Fatalf("an Add did not replace the memory of a deleted entry: revision %d", got.record.Revision)
 	}
 	for i := range 2 * knownEntries {
 		r.ID = "c" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))

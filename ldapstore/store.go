@@ -149,7 +149,7 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 		return fmt.Errorf("ldapstore: base DN %q does not exist: %w", s.cfg.BaseDN, err)
 	case err == nil:
-		s.known.remember(asWritten(r), a)
+		s.known.created(asWritten(r), a)
 	}
 	return s.writeError("create", r.ID, err)
 }
@@ -283,11 +283,10 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
 		return client.Record{}, err
 	}
-	written, err := s.written(res, next)
-	if err == nil {
-		s.known.remember(written, a)
-	}
-	return written, err
+	// Not remembered: the copies diffed against were derived from the
+	// metadata read, not read themselves, so a stray copy may survive.
+	s.known.forget(id)
+	return s.written(res, next)
 }
 
 // serverHashes reports whether the directory will change what is sent:
@@ -489,6 +488,7 @@ func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) err
 // supports the control.
 func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertionControl, error)) error {
 	s.known.forget(id)
+	defer s.known.forget(id) // and again, after a PUT that finished meanwhile
 	var controls []ldap.Control
 	if s.assertion.Load() {
 		assert, err := guard()
