@@ -13,6 +13,19 @@ import (
 	"github.com/dcrgate/dcrgate/store/storetest"
 )
 
+// createdByA returns two stores over one base DN, a and b, and a client a
+// created, so a remembers it.
+func createdByA(t *testing.T, name string) (a, b *Store, r client.Record) {
+	t.Helper()
+	a, _ = newStore(t)
+	b = twin(t, a)
+	r = storetest.NewRecord(name)
+	if err := a.Create(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, r
+}
+
 // twin is a second store (a second dcrgate) over s's base DN.
 func twin(t *testing.T, s *Store) *Store {
 	t.Helper()
@@ -25,18 +38,26 @@ func twin(t *testing.T, s *Store) *Store {
 	return other
 }
 
-// adminModify changes the entry directly, as an administrator with
-// ldapmodify would, without touching dcrRevision unless told to.
-func adminModify(t *testing.T, s *Store, id string, edit func(*ldap.ModifyRequest)) {
+// adminConn is a connection of its own, bound as the store's account: an
+// administrator's ldapmodify, or a look at the entry past the store.
+func adminConn(t *testing.T, s *Store) *ldap.Conn {
 	t.Helper()
 	conn, err := ldap.DialURL(s.cfg.URLs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { _ = conn.Close() })
 	if err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword); err != nil {
 		t.Fatal(err)
 	}
+	return conn
+}
+
+// adminModify changes the entry directly, as an administrator with
+// ldapmodify would, without touching dcrRevision unless told to.
+func adminModify(t *testing.T, s *Store, id string, edit func(*ldap.ModifyRequest)) {
+	t.Helper()
+	conn := adminConn(t, s)
 	req := ldap.NewModifyRequest(s.dn(id), nil)
 	edit(req)
 	if err := conn.Modify(req); err != nil {
@@ -48,15 +69,7 @@ func adminModify(t *testing.T, s *Store, id string, edit func(*ldap.ModifyReques
 // searchable copies included.
 func entryAs(t *testing.T, s *Store, id string) attrs {
 	t.Helper()
-	conn, err := ldap.DialURL(s.cfg.URLs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword); err != nil {
-		t.Fatal(err)
-	}
-	res, err := conn.Search(ldap.NewSearchRequest(s.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+	res, err := adminConn(t, s).Search(ldap.NewSearchRequest(s.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
 		1, 0, false, "(objectClass=*)", []string{"*"}, nil))
 	if err != nil || len(res.Entries) != 1 {
 		t.Fatalf("read %s: %v", id, err)
@@ -133,12 +146,7 @@ func TestReplaceKnownWritesOnlyChanges(t *testing.T) {
 // update is decided as if nothing were remembered.
 func TestReplaceKnownSeesOtherWriters(t *testing.T) {
 	t.Run("token rotated elsewhere", func(t *testing.T) {
-		a, _ := newStore(t)
-		b := twin(t, a)
-		r := storetest.NewRecord("rotated")
-		if err := a.Create(t.Context(), r); err != nil {
-			t.Fatal(err)
-		}
+		a, b, r := createdByA(t, "rotated")
 		written, err := b.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "B", "https://b.example.com/cb", tokenB))
 		if err != nil {
 			t.Fatal(err)
@@ -154,12 +162,7 @@ func TestReplaceKnownSeesOtherWriters(t *testing.T) {
 		wantStored(t, a, got)
 	})
 	t.Run("same token, metadata changed elsewhere", func(t *testing.T) {
-		a, _ := newStore(t)
-		b := twin(t, a)
-		r := storetest.NewRecord("changed")
-		if err := a.Create(t.Context(), r); err != nil {
-			t.Fatal(err)
-		}
+		a, b, r := createdByA(t, "changed")
 		rep := replacement(r, "B", "https://b.example.com/cb", "")
 		if _, err := b.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, rep); err != nil {
 			t.Fatal(err)
@@ -176,12 +179,7 @@ func TestReplaceKnownSeesOtherWriters(t *testing.T) {
 		wantStored(t, a, got)
 	})
 	t.Run("deleted elsewhere", func(t *testing.T) {
-		a, _ := newStore(t)
-		b := twin(t, a)
-		r := storetest.NewRecord("deleted")
-		if err := a.Create(t.Context(), r); err != nil {
-			t.Fatal(err)
-		}
+		a, b, r := createdByA(t, "deleted")
 		if err := b.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash); err != nil {
 			t.Fatal(err)
 		}
@@ -234,12 +232,7 @@ func TestReplaceKnownSeesAdministrators(t *testing.T) {
 // under the same ID by another process is a different client; the first
 // process's memory of the old one must not let the old token in.
 func TestReplaceKnownSeesRecreatedEntry(t *testing.T) {
-	a, _ := newStore(t)
-	b := twin(t, a)
-	r := storetest.NewRecord("recreated")
-	if err := a.Create(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
+	a, b, r := createdByA(t, "recreated")
 	if err := b.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash); err != nil {
 		t.Fatal(err)
 	}
