@@ -13,8 +13,8 @@ type cpuTimes struct {
 	dcrgate, slapd, load time.Duration
 }
 
-// cpuTimes reads them now; gw is the gateway of the phase, nil for raw LDAP.
-func (e *env) cpuTimes(gw *gateway) cpuTimes {
+// readCPU reads them now; gw is the gateway of the phase, nil for raw LDAP.
+func (e *env) readCPU(gw *gateway) cpuTimes {
 	t := cpuTimes{dcrgate: unread, slapd: unread}
 	if gw != nil {
 		t.dcrgate = readOr(gw.cpuTime())

@@ -134,9 +134,9 @@ func (o options) measures(s step) bool {
 // timed runs one step's phase, with the CPU time of dcrgate, slapd and the
 // tool itself read around it.
 func (e *env) timed(ctx context.Context, ph phase, s step) sample {
-	before := e.cpuTimes(s.gw)
+	before := e.readCPU(s.gw)
 	got := ph.run(ctx, s.fn)
-	got.cpu = e.cpuTimes(s.gw).minus(before)
+	got.cpu = e.readCPU(s.gw).minus(before)
 	return got
 }
 
