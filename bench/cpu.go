@@ -6,18 +6,19 @@ import (
 )
 
 // cpuTimes is the CPU time (user + system) used so far by each process on
-// the machine that takes part in a phase. A process the tool cannot read
-// (no dcrgate in a raw phase, a directory it did not start) is unread (-1)
-// and counts 0 in a difference.
+// the machine that takes part in a phase: the gateway (dcrgate or the
+// floor), slapd and the load generator. A process the tool cannot read (no
+// gateway in a raw phase, a directory it did not start) is unread (-1) and
+// counts 0 in a difference.
 type cpuTimes struct {
-	dcrgate, slapd, load time.Duration
+	gateway, slapd, load time.Duration
 }
 
 // readCPU reads them now; gw is the gateway of the phase, nil for raw LDAP.
 func (e *env) readCPU(gw *gateway) cpuTimes {
-	t := cpuTimes{dcrgate: unread, slapd: unread}
+	t := cpuTimes{gateway: unread, slapd: unread}
 	if gw != nil {
-		t.dcrgate = readOr(gw.cpuTime())
+		t.gateway = readOr(gw.cpuTime())
 	}
 	if e.slapd != nil {
 		t.slapd = readOr(processCPU(e.slapd.Pid()))
@@ -28,11 +29,11 @@ func (e *env) readCPU(gw *gateway) cpuTimes {
 
 // minus is the time used since u was read.
 func (t cpuTimes) minus(u cpuTimes) cpuTimes {
-	return cpuTimes{dcrgate: since(t.dcrgate, u.dcrgate), slapd: since(t.slapd, u.slapd), load: since(t.load, u.load)}
+	return cpuTimes{gateway: since(t.gateway, u.gateway), slapd: since(t.slapd, u.slapd), load: since(t.load, u.load)}
 }
 
 func (t cpuTimes) plus(u cpuTimes) cpuTimes {
-	return cpuTimes{dcrgate: t.dcrgate + u.dcrgate, slapd: t.slapd + u.slapd, load: t.load + u.load}
+	return cpuTimes{gateway: t.gateway + u.gateway, slapd: t.slapd + u.slapd, load: t.load + u.load}
 }
 
 // unread marks a CPU time that could not be read.

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -33,10 +35,13 @@ type env struct {
 	// the secret and the token); plain has rotation off.
 	rotating, plain       *gateway
 	apiRotating, apiPlain *apiClient
-	raw                   *connPool
-	tpl                   *template
-	hasher                credentials.Hasher
-	closers               []func()
+	// floor is the floor process (--floor), nil without it.
+	floor    *gateway
+	apiFloor *apiClient
+	raw      *connPool
+	tpl      *template
+	hasher   credentials.Hasher
+	closers  []func()
 }
 
 // setup starts (or takes) slapd, the JWKS issuer and two dcrgate processes,
@@ -44,7 +49,7 @@ type env struct {
 func setup(ctx context.Context, opts options, log *slog.Logger) (*env, error) {
 	e := &env{opts: opts, log: log}
 	steps := []func(context.Context) error{e.makeWorkDir, e.startDirectory, e.startIssuer, e.findBinary,
-		e.startGateways, e.dialRaw, e.learnTemplate}
+		e.startGateways, e.dialRaw, e.learnTemplate, e.startFloor}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			e.close()
@@ -133,6 +138,10 @@ func (e *env) startGateway(ctx context.Context, name, ldapURL string, rotate boo
 	return g, newAPIClient(g.endpoint, e.iat, maxConcurrency(e.opts.concurrency)), nil
 }
 
+// benchSecretScheme is how raw modifies and the floor hash a new secret:
+// dcrgate's default.
+const benchSecretScheme = "{SSHA512}"
+
 func (e *env) dialRaw(context.Context) error {
 	pool, err := newConnPool(e.dir, e.opts.poolSize)
 	if err != nil {
@@ -140,7 +149,7 @@ func (e *env) dialRaw(context.Context) error {
 	}
 	e.raw = pool
 	e.closers = append(e.closers, pool.close)
-	e.hasher, err = credentials.NewHasher("{SSHA512}")
+	e.hasher, err = credentials.NewHasher(benchSecretScheme)
 	return err
 }
 
@@ -165,6 +174,36 @@ func (e *env) learnTemplate(ctx context.Context) error {
 	}
 	e.tpl = newTemplate(res.Entries[0], f.id, marker, e.dir.BaseDN)
 	e.log.Info("entry template learned from a real registration", "shape", e.tpl.describe())
+	return nil
+}
+
+// startFloor starts this binary as the floor (see floorCommand) on the
+// learned template, unless --floor=false.
+func (e *env) startFloor(ctx context.Context) error {
+	if !e.opts.floor {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tplPath := filepath.Join(e.workDir, "template.json")
+	if err := e.tpl.write(tplPath); err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, floorCommand, "--listen", addr, "--template", tplPath,
+		"--ldap-url", e.dir.URL, "--ldap-bind-dn", e.dir.BindDN, "--pool-size", strconv.Itoa(e.opts.poolSize))
+	cmd.Env = append(os.Environ(), bindPasswordEnv+"="+e.dir.BindPassword)
+	g, err := startProcess(ctx, "floor", e.workDir, cmd, "http://"+addr+registrationPath, "http://"+addr)
+	if err != nil {
+		return err
+	}
+	e.closers = append(e.closers, g.stop)
+	e.floor, e.apiFloor = g, newAPIClient(g.endpoint, e.iat, maxConcurrency(e.opts.concurrency))
 	return nil
 }
 

@@ -99,6 +99,17 @@ func (t *template) values(a *ldap.EntryAttribute, f fixture) []string {
 	return out
 }
 
+// metadata is client f's stored metadata (dcrMetadata), "{}" if the
+// template has none.
+func (t *template) metadata(f fixture) string {
+	for _, a := range t.attrs {
+		if strings.EqualFold(a.Name, schema.AttrMetadata) && len(a.Values) > 0 {
+			return t.values(a, f)[0]
+		}
+	}
+	return "{}"
+}
+
 // addRequest clones the template as client f.
 func (t *template) addRequest(f fixture) *ldap.AddRequest {
 	req := ldap.NewAddRequest(t.dn(f.id), nil)

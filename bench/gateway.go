@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// readyTimeout bounds how long a started dcrgate may take to answer /readyz.
+// readyTimeout bounds how long a started gateway may take to answer /readyz.
 const readyTimeout = 20 * time.Second
 
-// gateway is one running `dcrgate serve` process.
+// gateway is one running gateway process: `dcrgate serve`, or the floor.
 type gateway struct {
 	name      string
 	endpoint  string // the registration endpoint
@@ -77,7 +77,7 @@ log:
 }
 
 // startGateway writes the config into workDir, starts bin and waits until
-// /readyz answers. Its logs go to a file next to the config.
+// /readyz answers.
 func startGateway(ctx context.Context, bin, workDir string, spec gatewaySpec, dir directory, issuer, jwksURL string) (*gateway, error) {
 	apiAddr, err := freeAddr()
 	if err != nil {
@@ -92,23 +92,28 @@ func startGateway(ctx context.Context, bin, workDir string, spec gatewaySpec, di
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	logs, err := os.Create(filepath.Join(workDir, spec.name+".log"))
+	cmd := exec.Command(bin, "serve", "--config", path)
+	cmd.Env = append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+dir.BindPassword)
+	return startProcess(ctx, spec.name, workDir, cmd, "http://"+apiAddr+registrationPath, "http://"+telemetryAddr)
+}
+
+// startProcess starts a gateway process, its output in workDir/<name>.log,
+// and waits until telemetry/readyz answers.
+func startProcess(ctx context.Context, name, workDir string, cmd *exec.Cmd, endpoint, telemetry string) (*gateway, error) {
+	logs, err := os.Create(filepath.Join(workDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
 	defer logs.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, "serve", "--config", path)
-	cmd.Env = append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+dir.BindPassword)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
-	g := &gateway{name: spec.name, endpoint: "http://" + apiAddr + "/as/clients.oauth2",
-		telemetry: "http://" + telemetryAddr, cmd: cmd, done: make(chan struct{})}
+	g := &gateway{name: name, endpoint: endpoint, telemetry: telemetry, cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(g.done) }()
 	if err := g.waitReady(ctx); err != nil {
 		g.stop()
-		return nil, fmt.Errorf("%s: %w (logs in %s)", spec.name, err, logs.Name())
+		return nil, fmt.Errorf("%s: %w (logs in %s)", name, err, logs.Name())
 	}
 	return g, nil
 }
@@ -127,7 +132,7 @@ func (g *gateway) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-g.done:
-			return errors.New("dcrgate exited during start-up")
+			return errors.New("exited during start-up")
 		case <-ctx.Done():
 			return fmt.Errorf("not ready: %w", ctx.Err())
 		case <-time.After(50 * time.Millisecond):

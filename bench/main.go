@@ -2,7 +2,9 @@
 // run it alternates phases of raw LDAP work (go-ldap straight to slapd) and
 // the same work through dcrgate over HTTP, at several concurrencies, and
 // prints throughput, latency, the dcrgate/raw ratio of each pair, LDAP round
-// trips per API call and dcrgate's peak RSS.
+// trips per API call and dcrgate's peak RSS. Between the two it measures the
+// floor (floorCommand): the same raw work behind the barest Go HTTP server,
+// which tells what any gateway costs on the machine from what dcrgate adds.
 //
 //	go run ./bench                      # throwaway slapd, binary built from this checkout
 //	go run ./bench --preload 100000     # per-op cost with 100k stored clients
@@ -47,6 +49,8 @@ type options struct {
 	ldapBindDN  string
 	ldapBaseDN  string
 	dcrgateBin  string
+	// floor also measures the floor gateway (floorCommand).
+	floor bool
 	// ops are the API operations to measure, with the raw work each is
 	// compared with; all of them by default.
 	ops map[string]bool
@@ -75,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.ldapBindDN, "ldap-bind-dn", "", "bind DN for --ldap-url")
 	fs.StringVar(&o.ldapBaseDN, "ldap-base-dn", "", "base DN of the client entries for --ldap-url")
 	fs.StringVar(&o.dcrgateBin, "dcrgate-bin", "", "dcrgate binary to run (default: build ./cmd/dcrgate)")
+	fs.BoolVar(&o.floor, "floor", true, "also measure the floor: a bare net/http gateway doing only the raw LDAP work")
 	ops := fs.String("ops", strings.Join(apiOps, ","), "comma-separated API operations to measure, each with its raw baseline")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -134,6 +139,9 @@ func parseInts(s string) ([]int, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == floorCommand {
+		return runFloor(args[1:], stderr)
+	}
 	opts, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -168,8 +176,8 @@ func (e *env) report(ctx context.Context) (*Report, error) {
 	o := e.opts
 	rep := &Report{
 		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
-		Settings: fmt.Sprintf("concurrency %v, %d rounds of %s phases, pool_size %d, max %d ops/phase, ops %s",
-			o.concurrency, o.rounds, o.duration, o.poolSize, o.maxOps, strings.Join(o.selectedOps(), ",")),
+		Settings: fmt.Sprintf("concurrency %v, %d rounds of %s phases, pool_size %d, max %d ops/phase, ops %s, floor %t",
+			o.concurrency, o.rounds, o.duration, o.poolSize, o.maxOps, strings.Join(o.selectedOps(), ","), o.floor),
 		Template: e.tpl.describe(),
 		PeakRSS:  map[string]int64{},
 	}

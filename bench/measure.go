@@ -15,6 +15,7 @@ import (
 // Sides of a comparison.
 const (
 	sideLDAP    = "ldap"
+	sideFloor   = "floor"
 	sideDcrgate = "dcrgate"
 )
 
@@ -43,9 +44,21 @@ func (ws *workerSets) next(w int) *fixture {
 type step struct {
 	side, op string
 	fn       opFunc
-	// gw is the dcrgate process doing the work, whose CPU time is read
+	// gw is the gateway process doing the work, whose CPU time is read
 	// around the phase; nil for raw LDAP.
 	gw *gateway
+}
+
+// sideFixtures are the clients each side works on at one concurrency, so
+// no side reads or updates an entry another side has changed.
+type sideFixtures struct {
+	raw, api, floor *workerSets
+}
+
+// sideBags are the stocks of clients each side's delete phase consumes,
+// filled by its create phase.
+type sideBags struct {
+	raw, api, floor bag
 }
 
 // measurement collects the samples of every (side, op, concurrency).
@@ -56,25 +69,21 @@ type measurement struct {
 func key(side, op string, c int) string { return fmt.Sprintf("%s/%s/%d", side, op, c) }
 
 // run does every round; within a round, each concurrency; within that,
-// phases alternate between raw LDAP and dcrgate, so slow drift of the
-// machine (other builds, page cache) hits both sides alike.
+// phases alternate between raw LDAP, the floor and dcrgate, so slow drift
+// of the machine (other builds, page cache) hits every side alike.
 func (e *env) run(ctx context.Context) (*measurement, error) {
 	m := &measurement{samples: map[string][]sample{}}
-	fixtures := map[int][2]*workerSets{}
+	fixtures := map[int]*sideFixtures{}
 	for round := 1; round <= e.opts.rounds; round++ {
 		for _, c := range e.opts.concurrency {
 			if _, ok := fixtures[c]; !ok {
-				raw, err := e.makeFixtures(ctx, c)
+				fx, err := e.makeSideFixtures(ctx, c)
 				if err != nil {
 					return nil, err
 				}
-				api, err := e.makeFixtures(ctx, c)
-				if err != nil {
-					return nil, err
-				}
-				fixtures[c] = [2]*workerSets{raw, api}
+				fixtures[c] = fx
 			}
-			if err := e.round(ctx, m, c, fixtures[c][0], fixtures[c][1]); err != nil {
+			if err := e.round(ctx, m, c, fixtures[c]); err != nil {
 				return nil, err
 			}
 			e.log.Info("round done", "round", round, "concurrency", c)
@@ -83,23 +92,47 @@ func (e *env) run(ctx context.Context) (*measurement, error) {
 	return m, nil
 }
 
+// makeSideFixtures makes each measured side's fixtures for c workers.
+func (e *env) makeSideFixtures(ctx context.Context, c int) (*sideFixtures, error) {
+	fx := &sideFixtures{}
+	sets := []**workerSets{&fx.raw, &fx.api}
+	if e.opts.floor {
+		sets = append(sets, &fx.floor)
+	}
+	for _, ws := range sets {
+		var err error
+		if *ws, err = e.makeFixtures(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return fx, nil
+}
+
 // round runs one concurrency's phases once.
-func (e *env) round(ctx context.Context, m *measurement, c int, raw, api *workerSets) error {
-	var rawBag, apiBag bag
+func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures) error {
+	var bags sideBags
 	ph := phase{concurrency: c, duration: e.opts.duration, maxOps: e.opts.maxOps}
 	steps := []step{
-		{sideLDAP, "add", e.rawAdd(&rawBag), nil}, {sideDcrgate, "register", e.apiRegister(&apiBag), e.rotating},
-		{sideLDAP, "search", e.rawSearch(raw), nil}, {sideDcrgate, "get", e.apiRead(e.apiPlain, api), e.plain},
-		{sideLDAP, "modify", e.rawModify(raw), nil}, {sideDcrgate, "put", e.apiUpdate(api), e.rotating},
-		{sideDcrgate, "get-rotate", e.apiRead(e.apiRotating, api), e.rotating},
-		{sideLDAP, "delete", e.rawDelete(&rawBag), nil}, {sideDcrgate, "delete", e.apiDelete(&apiBag), e.rotating},
+		{sideLDAP, "add", e.rawAdd(&bags.raw), nil},
+		{sideFloor, "register", apiRegister(e.apiFloor, &bags.floor), e.floor},
+		{sideDcrgate, "register", apiRegister(e.apiRotating, &bags.api), e.rotating},
+		{sideLDAP, "search", e.rawSearch(fx.raw), nil},
+		{sideFloor, "get", apiRead(e.apiFloor, fx.floor), e.floor},
+		{sideDcrgate, "get", apiRead(e.apiPlain, fx.api), e.plain},
+		{sideLDAP, "modify", e.rawModify(fx.raw), nil},
+		{sideFloor, "put", apiUpdate(e.apiFloor, fx.floor), e.floor},
+		{sideDcrgate, "put", apiUpdate(e.apiRotating, fx.api), e.rotating},
+		{sideDcrgate, "get-rotate", apiRead(e.apiRotating, fx.api), e.rotating},
+		{sideLDAP, "delete", e.rawDelete(&bags.raw), nil},
+		{sideFloor, "delete", apiDelete(e.apiFloor, &bags.floor), e.floor},
+		{sideDcrgate, "delete", apiDelete(e.apiRotating, &bags.api), e.rotating},
 	}
 	for _, s := range steps {
 		if !e.opts.measures(s) {
 			continue
 		}
 		if s.op == "delete" && s.side == sideLDAP {
-			if err := e.stockUp(ctx, &rawBag, &apiBag, m, c); err != nil {
+			if err := e.stockUp(ctx, &bags, m, c); err != nil {
 				return err
 			}
 		}
@@ -125,8 +158,11 @@ var baselineOf = map[string][]string{
 // measures reports whether the run includes step s: a selected API
 // operation, or raw work a selected one is compared with.
 func (o options) measures(s step) bool {
-	if s.side == sideDcrgate {
+	switch s.side {
+	case sideDcrgate:
 		return o.ops[s.op]
+	case sideFloor:
+		return o.floor && o.ops[s.op]
 	}
 	return slices.ContainsFunc(baselineOf[s.op], func(op string) bool { return o.ops[op] })
 }
@@ -145,9 +181,10 @@ func (e *env) timed(ctx context.Context, ph phase, s step) sample {
 // per second of phase, outlasts a small machine's deletes.
 const assumedCreateRate = 1000
 
-// stockUp fills both delete stocks, untimed, to three times what the last create
-// phase managed, so neither delete phase runs dry before its time is up.
-func (e *env) stockUp(ctx context.Context, rawBag, apiBag *bag, m *measurement, c int) error {
+// stockUp fills every delete stock, untimed, to three times what the side's
+// last create phase managed, so no delete phase runs dry before its time is
+// up.
+func (e *env) stockUp(ctx context.Context, bags *sideBags, m *measurement, c int) error {
 	last := func(side, op string) int {
 		s := m.samples[key(side, op, c)]
 		if len(s) == 0 {
@@ -155,10 +192,15 @@ func (e *env) stockUp(ctx context.Context, rawBag, apiBag *bag, m *measurement, 
 		}
 		return s[len(s)-1].ops
 	}
-	for _, b := range []struct {
+	type stock struct {
 		bag  *bag
 		want int
-	}{{rawBag, 3 * last(sideLDAP, "add")}, {apiBag, 3 * last(sideDcrgate, "register")}} {
+	}
+	stocks := []stock{{&bags.raw, 3 * last(sideLDAP, "add")}, {&bags.api, 3 * last(sideDcrgate, "register")}}
+	if e.opts.floor {
+		stocks = append(stocks, stock{&bags.floor, 3 * last(sideFloor, "register")})
+	}
+	for _, b := range stocks {
 		want := min(max(b.want, minStock), e.opts.maxOps)
 		if n := want - b.bag.len(); n > 0 {
 			if _, err := e.addClones(ctx, n, b.bag); err != nil {
@@ -253,9 +295,10 @@ func (e *env) rawDelete(from *bag) opFunc {
 	}
 }
 
-func (e *env) apiRegister(into *bag) opFunc {
+// apiRegister is POST through a, keeping the registered client in into.
+func apiRegister(a *apiClient, into *bag) opFunc {
 	return func(ctx context.Context, _ int) error {
-		f, err := e.apiRotating.register(ctx, credentials.NewClientID())
+		f, err := a.register(ctx, credentials.NewClientID())
 		if err == nil {
 			into.push(f)
 		}
@@ -264,20 +307,20 @@ func (e *env) apiRegister(into *bag) opFunc {
 }
 
 // apiRead is GET through a; on the rotating gateway it is GET with rotation.
-func (e *env) apiRead(a *apiClient, ws *workerSets) opFunc {
+func apiRead(a *apiClient, ws *workerSets) opFunc {
 	return func(ctx context.Context, w int) error { return a.read(ctx, ws.next(w)) }
 }
 
-func (e *env) apiUpdate(ws *workerSets) opFunc {
-	return func(ctx context.Context, w int) error { return e.apiRotating.update(ctx, ws.next(w)) }
+func apiUpdate(a *apiClient, ws *workerSets) opFunc {
+	return func(ctx context.Context, w int) error { return a.update(ctx, ws.next(w)) }
 }
 
-func (e *env) apiDelete(from *bag) opFunc {
+func apiDelete(a *apiClient, from *bag) opFunc {
 	return func(ctx context.Context, _ int) error {
 		f, err := from.pop()
 		if err != nil {
 			return err
 		}
-		return e.apiRotating.remove(ctx, f)
+		return a.remove(ctx, f)
 	}
 }

@@ -45,7 +45,7 @@ type inProcess struct {
 
 // newInProcess wires the engine as `dcrgate serve` does, with info-level
 // logs into io.Discard so logging's CPU cost stays in the profile.
-func newInProcess(b *testing.B, srv *slapdtest.Server, rotate bool) *inProcess {
+func newInProcess(b testing.TB, srv *slapdtest.Server, rotate bool) *inProcess {
 	b.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := ldapstore.New(b.Context(), ldapstore.Config{URLs: []string{srv.URL}, BindDN: srv.BindDN,

@@ -30,8 +30,12 @@ type Preload struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// Ratio is dcrgate's throughput over the raw directory's for one pair.
+// Ratio is one side's throughput over another's for one pair: dcrgate's
+// over the raw directory's (the issue's targets), the floor's over the raw
+// directory's (what any Go gateway costs here) and dcrgate's over the
+// floor's (what dcrgate itself costs).
 type Ratio struct {
+	Kind        string   `json:"kind"` // a comparison's kind: "dcrgate/raw", ...
 	Pair        string   `json:"pair"`
 	Concurrency int      `json:"concurrency"`
 	Value       *float64 `json:"value"` // null without a baseline
@@ -48,6 +52,28 @@ type pair struct {
 	target         float64
 }
 
+// comparison is one kind of ratio: the throughput of side num over side
+// den.
+type comparison struct {
+	kind, num, den string
+	// targets says whether the issue's targets apply.
+	targets bool
+}
+
+var comparisons = []comparison{
+	{"dcrgate/raw", sideDcrgate, sideLDAP, true},
+	{"floor/raw", sideFloor, sideLDAP, false},
+	{"dcrgate/floor", sideDcrgate, sideFloor, false},
+}
+
+// op is what side does for pair p: the raw work or the API call.
+func (p pair) op(side string) string {
+	if side == sideLDAP {
+		return p.raw
+	}
+	return p.api
+}
+
 // targetConcurrency is where the issue's targets apply.
 const targetConcurrency = 16
 
@@ -62,9 +88,11 @@ var pairs = []pair{
 
 // rowOrder is the order of the results table.
 var rowOrder = []struct{ side, op string }{
-	{sideLDAP, "add"}, {sideDcrgate, "register"}, {sideLDAP, "search"}, {sideDcrgate, "get"},
-	{sideLDAP, "modify"}, {sideDcrgate, "put"}, {sideLDAP, "search+modify"}, {sideDcrgate, "get-rotate"},
-	{sideLDAP, "delete"}, {sideDcrgate, "delete"},
+	{sideLDAP, "add"}, {sideFloor, "register"}, {sideDcrgate, "register"},
+	{sideLDAP, "search"}, {sideFloor, "get"}, {sideDcrgate, "get"},
+	{sideLDAP, "modify"}, {sideFloor, "put"}, {sideDcrgate, "put"},
+	{sideLDAP, "search+modify"}, {sideDcrgate, "get-rotate"},
+	{sideLDAP, "delete"}, {sideFloor, "delete"}, {sideDcrgate, "delete"},
 }
 
 // summarize merges the samples into results, adds the derived
@@ -92,41 +120,54 @@ func summarize(m *measurement, concurrency []int) ([]Result, []Ratio) {
 		}
 	}
 	var ratios []Ratio
-	for _, p := range pairs {
-		for _, c := range concurrency {
-			r := Ratio{Pair: p.name, Concurrency: c}
-			if c == targetConcurrency {
-				r.Target = p.target
-			}
-			api, okAPI := byKey[key(sideDcrgate, p.api, c)]
-			if !okAPI {
-				continue // not measured in this run (--ops)
-			}
-			raw, okRaw := byKey[key(sideLDAP, p.raw, c)]
-			if v := ratio(api.OpsPerSec, raw.OpsPerSec); okRaw && !math.IsNaN(v) {
-				r.Value = &v
-				r.Rounds = roundRatios(m, p, c)
-			}
-			ratios = append(ratios, r)
+	for _, cmp := range comparisons {
+		for _, p := range pairs {
+			ratios = append(ratios, cmp.ratios(m, byKey, p, concurrency)...)
 		}
 	}
 	return results, ratios
 }
 
+// ratios are pair p's ratios of this kind at each concurrency where both
+// sides were measured.
+func (cmp comparison) ratios(m *measurement, byKey map[string]Result, p pair, concurrency []int) []Ratio {
+	var out []Ratio
+	for _, c := range concurrency {
+		num, okNum := byKey[key(cmp.num, p.op(cmp.num), c)]
+		if !okNum {
+			continue // not measured in this run (--ops, --floor)
+		}
+		r := Ratio{Kind: cmp.kind, Pair: p.name, Concurrency: c}
+		if cmp.targets && c == targetConcurrency {
+			r.Target = p.target
+		}
+		den, okDen := byKey[key(cmp.den, p.op(cmp.den), c)]
+		if !okDen {
+			continue // no such work on that side (the floor does no GET with rotation)
+		}
+		if v := ratio(num.OpsPerSec, den.OpsPerSec); !math.IsNaN(v) {
+			r.Value = &v
+			r.Rounds = cmp.roundRatios(m, p, c)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // roundRatios is pair p's ratio in each round at concurrency c; the derived
 // search+modify baseline is derived round by round too.
-func roundRatios(m *measurement, p pair, c int) []float64 {
-	api := m.samples[key(sideDcrgate, p.api, c)]
-	raw := func(i int) float64 {
-		if p.raw != "search+modify" {
-			return sampleRate(m.samples[key(sideLDAP, p.raw, c)], i)
+func (cmp comparison) roundRatios(m *measurement, p pair, c int) []float64 {
+	num := m.samples[key(cmp.num, p.op(cmp.num), c)]
+	den := func(i int) float64 {
+		if op := p.op(cmp.den); op != "search+modify" {
+			return sampleRate(m.samples[key(cmp.den, op, c)], i)
 		}
 		return sequential(p.raw, Result{OpsPerSec: sampleRate(m.samples[key(sideLDAP, "search", c)], i)},
 			Result{OpsPerSec: sampleRate(m.samples[key(sideLDAP, "modify", c)], i)}).OpsPerSec
 	}
 	var out []float64
-	for i := range api {
-		if v := ratio(sampleRate(api, i), raw(i)); !math.IsNaN(v) {
+	for i := range num {
+		if v := ratio(sampleRate(num, i), den(i)); !math.IsNaN(v) {
 			out = append(out, v)
 		}
 	}
@@ -163,7 +204,7 @@ func (r *Report) render(w io.Writer) {
 func renderResults(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\t\t\t\t\t\t\tCPU µs/op:\t\t\t")
-	fmt.Fprintln(tw, "side\top\tC\tops/s\tp50 ms\tp99 ms\terrors\tdcrgate\tslapd\tload\t")
+	fmt.Fprintln(tw, "side\top\tC\tops/s\tp50 ms\tp99 ms\terrors\tgateway\tslapd\tload\t")
 	for _, r := range results {
 		flag := ""
 		switch {
@@ -178,8 +219,22 @@ func renderResults(w io.Writer, results []Result) {
 	_ = tw.Flush()
 }
 
-// renderRatios prints one line per pair and a column per concurrency.
+// renderRatios prints a table per kind of comparison: one line per pair,
+// a column per concurrency.
 func renderRatios(w io.Writer, ratios []Ratio) {
+	for i, cmp := range comparisons {
+		kind := slices.DeleteFunc(slices.Clone(ratios), func(r Ratio) bool { return r.Kind != cmp.kind })
+		if len(kind) == 0 {
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		renderRatioTable(w, cmp, kind)
+	}
+}
+
+func renderRatioTable(w io.Writer, cmp comparison, ratios []Ratio) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	var cs []int
 	for _, r := range ratios {
@@ -187,12 +242,15 @@ func renderRatios(w io.Writer, ratios []Ratio) {
 			cs = append(cs, r.Concurrency)
 		}
 	}
-	head := []string{"dcrgate/raw"}
+	head := []string{cmp.kind}
 	for _, c := range cs {
 		head = append(head, fmt.Sprintf("C=%d", c))
 	}
-	fmt.Fprintln(tw, strings.Join(append(head, fmt.Sprintf("target at C=%d", targetConcurrency)), "\t")+"\t")
-	for i := 0; i < len(ratios); i += len(cs) {
+	if cmp.targets {
+		head = append(head, fmt.Sprintf("target at C=%d", targetConcurrency))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for i := 0; i+len(cs) <= len(ratios); i += len(cs) {
 		row := []string{ratios[i].Pair}
 		target := "-"
 		for _, r := range ratios[i : i+len(cs)] {
@@ -201,7 +259,10 @@ func renderRatios(w io.Writer, ratios []Ratio) {
 				target = fmt.Sprintf("≥ %.2f %s", r.Target, verdict(r))
 			}
 		}
-		fmt.Fprintln(tw, strings.Join(append(row, target), "\t")+"\t")
+		if cmp.targets {
+			row = append(row, target)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	_ = tw.Flush()
 }

@@ -25,7 +25,7 @@ type sample struct {
 // Result is one operation at one concurrency, merged over every round, so
 // drift between rounds averages out instead of favouring one side.
 type Result struct {
-	Side        string  `json:"side"` // "ldap" or "dcrgate"
+	Side        string  `json:"side"` // "ldap", "floor" or "dcrgate"
 	Op          string  `json:"op"`
 	Concurrency int     `json:"concurrency"`
 	Ops         int     `json:"ops"`
@@ -35,9 +35,9 @@ type Result struct {
 	P50Ms       float64 `json:"p50_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	Exhausted   bool    `json:"exhausted,omitempty"`
-	// CPUMicrosPerOp is dcrgate's own CPU time per call (user + system),
-	// which contention on a small machine does not inflate the way it does
-	// throughput. 0 for raw LDAP rows.
+	// CPUMicrosPerOp is the gateway's (dcrgate's or the floor's) own CPU
+	// time per call (user + system), which contention on a small machine
+	// does not inflate the way it does throughput. 0 for raw LDAP rows.
 	CPUMicrosPerOp float64 `json:"cpu_us_per_op,omitempty"`
 	// SlapdCPUMicrosPerOp and LoadCPUMicrosPerOp are the same for slapd
 	// (0 when the tool did not start it) and for the load generator: on a
@@ -64,7 +64,7 @@ func merge(side, op string, c int, samples []sample) Result {
 		all = append(all, s.latencies...)
 	}
 	r.Seconds = elapsed.Seconds()
-	r.CPUMicrosPerOp = perOp(cpu.dcrgate, r.Ops)
+	r.CPUMicrosPerOp = perOp(cpu.gateway, r.Ops)
 	r.SlapdCPUMicrosPerOp = perOp(cpu.slapd, r.Ops)
 	r.LoadCPUMicrosPerOp = perOp(cpu.load, r.Ops)
 	if r.Seconds > 0 {

@@ -66,9 +66,9 @@ func TestMergeSumsOpsOverTime(t *testing.T) {
 }
 
 func TestCPUSinceIgnoresFailedReads(t *testing.T) {
-	now := cpuTimes{dcrgate: 5 * time.Second, slapd: 9 * time.Second, load: 3 * time.Second}
-	got := now.minus(cpuTimes{dcrgate: 4 * time.Second, slapd: unread, load: 4 * time.Second})
-	want := cpuTimes{dcrgate: time.Second}
+	now := cpuTimes{gateway: 5 * time.Second, slapd: 9 * time.Second, load: 3 * time.Second}
+	got := now.minus(cpuTimes{gateway: 4 * time.Second, slapd: unread, load: 4 * time.Second})
+	want := cpuTimes{gateway: time.Second}
 	if got != want {
 		t.Fatalf("minus = %+v, want %+v: an unread start or a restarted process must count 0", got, want)
 	}
@@ -168,15 +168,17 @@ func TestRoundRatios(t *testing.T) {
 func TestRenderTables(t *testing.T) {
 	v := 0.5
 	rep := &Report{
-		Results:    []Result{{Side: sideDcrgate, Op: "get", Concurrency: 16, OpsPerSec: 1234.4, P50Ms: 1.5, P99Ms: 9}},
-		Ratios:     []Ratio{{Pair: "GET / search", Concurrency: 1}, {Pair: "GET / search", Concurrency: 16, Value: &v, Target: 0.7}},
+		Results: []Result{{Side: sideDcrgate, Op: "get", Concurrency: 16, OpsPerSec: 1234.4, P50Ms: 1.5, P99Ms: 9}},
+		Ratios: []Ratio{{Kind: "dcrgate/raw", Pair: "GET / search", Concurrency: 1},
+			{Kind: "dcrgate/raw", Pair: "GET / search", Concurrency: 16, Value: &v, Target: 0.7},
+			{Kind: "floor/raw", Pair: "GET / search", Concurrency: 16, Value: &v}},
 		RoundTrips: RoundTrips{Source: "proxy", PerCall: map[string]map[string]float64{"put": {"search": 1, "modify": 1}}},
 		PeakRSS:    map[string]int64{"plain": 30 << 20},
 	}
 	var buf bytes.Buffer
 	rep.render(&buf)
 	out := buf.String()
-	for _, want := range []string{"1234", "1.50", "C=1", "C=16", "n/a", "0.50", "≥ 0.70 MISSED",
+	for _, want := range []string{"1234", "1.50", "C=1", "C=16", "n/a", "0.50", "≥ 0.70 MISSED", "floor/raw",
 		"put        2 (modify 1 + search 1)", "get        n/a", `"plain": 30.0 MiB`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
@@ -246,6 +248,52 @@ func TestOpsSelectStepsAndBaselines(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--ops", "put,patch"}, io.Discard); err == nil {
 		t.Fatal("an unknown operation was accepted")
+	}
+}
+
+// TestFloorSteps: the floor does the selected operations unless
+// --floor=false, and never GET with rotation, which it has no way to do.
+func TestFloorSteps(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		op   string
+		want bool
+	}{{[]string{"--ops", "put"}, "put", true}, {[]string{"--ops", "put"}, "delete", false},
+		{[]string{"--ops", "put", "--floor=false"}, "put", false}} {
+		o, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.measures(step{side: sideFloor, op: c.op}); got != c.want {
+			t.Errorf("%v measures floor %s = %v", c.args, c.op, got)
+		}
+	}
+}
+
+// TestComparisons: beside dcrgate/raw, a run with the floor gets floor/raw
+// and dcrgate/floor, without targets, and without the GET with rotation the
+// floor does not do.
+func TestComparisons(t *testing.T) {
+	m := &measurement{samples: map[string][]sample{}}
+	for _, s := range []struct {
+		side, op string
+		ops      int
+	}{{sideLDAP, "delete", 1000}, {sideFloor, "delete", 900}, {sideDcrgate, "delete", 810},
+		{sideLDAP, "search", 2000}, {sideLDAP, "modify", 2000}, {sideDcrgate, "get-rotate", 500}} {
+		m.samples[key(s.side, s.op, 16)] = []sample{{ops: s.ops, elapsed: time.Second}}
+	}
+	_, ratios := summarize(m, []int{16})
+	got := map[string]string{}
+	for _, r := range ratios {
+		got[r.Kind+" "+r.Pair] = formatRatio(r.Value)
+		if r.Kind != "dcrgate/raw" && r.Target != 0 {
+			t.Errorf("%s %s has a target", r.Kind, r.Pair)
+		}
+	}
+	want := map[string]string{"dcrgate/raw DELETE / delete": "0.81", "floor/raw DELETE / delete": "0.90",
+		"dcrgate/floor DELETE / delete": "0.90", "dcrgate/raw GET rotate / (search+modify)": "0.50"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ratios = %v, want %v", got, want)
 	}
 }
 
