@@ -35,7 +35,7 @@ func (h *handlers) renderRegistration(c *gin.Context, status int, reg registrati
 // first, then the canonical metadata members. The metadata is marshalled
 // once and spliced in, not decoded into a map and re-encoded.
 func registrationJSON(reg registration.Registration) ([]byte, error) {
-	md, err := json.Marshal(reg.Metadata)
+	md, err := reg.Metadata.MarshalJSON() // canonical already: json.Marshal would only scan it again
 	if err != nil {
 		return nil, err
 	}

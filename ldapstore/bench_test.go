@@ -53,3 +53,15 @@ func BenchmarkStore(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEncode is the entry mapping of every write: a record to its
+// attributes (canonical JSON, searchable copies, server-side state).
+func BenchmarkEncode(b *testing.B) {
+	r := storetest.NewRecord("bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encode(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

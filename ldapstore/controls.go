@@ -31,7 +31,10 @@ var errMalformedControl = errors.New("ldapstore: malformed response control")
 // it would apply an unguarded write.
 type assertionControl struct {
 	filter *ber.Packet
-	text   string
+	// text is the filter as written, or terms when built from them: the
+	// string form is only for logs, so it is only written out when asked.
+	text  string
+	terms []equality
 }
 
 var _ ldap.Control = (*assertionControl)(nil)
@@ -67,15 +70,13 @@ func (e equality) String() string { return "(" + e.attr + "=" + ldap.EscapeFilte
 // newAssertion asserts every term: the term alone, or their AND.
 func newAssertion(terms ...equality) *assertionControl {
 	if len(terms) == 1 {
-		return &assertionControl{filter: terms[0].packet(), text: terms[0].String()}
+		return &assertionControl{filter: terms[0].packet(), terms: terms}
 	}
 	and := ber.Encode(ber.ClassContext, ber.TypeConstructed, ldap.FilterAnd, nil, "And")
-	text := "(&"
 	for _, t := range terms {
 		and.AppendChild(t.packet())
-		text += t.String()
 	}
-	return &assertionControl{filter: and, text: text + ")"}
+	return &assertionControl{filter: and, terms: terms}
 }
 
 func (c *assertionControl) GetControlType() string { return OIDAssertion }
@@ -86,7 +87,19 @@ func (c *assertionControl) Encode() *ber.Packet {
 	return encodeControl(OIDAssertion, true, c.filter.Bytes())
 }
 
-func (c *assertionControl) String() string { return "Assertion " + c.text }
+func (c *assertionControl) String() string {
+	switch {
+	case c.terms == nil:
+		return "Assertion " + c.text
+	case len(c.terms) == 1:
+		return "Assertion " + c.terms[0].String()
+	}
+	text := "Assertion (&"
+	for _, t := range c.terms {
+		text += t.String()
+	}
+	return text + ")"
+}
 
 // postReadControl asks for Attributes of the entry as the update left it.
 // It is not critical: a server that cannot return the entry still applies

@@ -89,7 +89,7 @@ func dn(id, baseDN string) string { return defaultLayout.dn(id, baseDN) }
 // encode maps a record to its entry: the canonical JSON, searchable copies
 // of metadata members, and the server-side state.
 func encode(r client.Record) (attrs, error) {
-	metadata, err := json.Marshal(r.Metadata)
+	metadata, err := r.Metadata.MarshalJSON() // not json.Marshal, which would check and compact it again
 	if err != nil {
 		return nil, fmt.Errorf("%w: metadata: %w", ErrInvalidRecord, err)
 	}

@@ -100,7 +100,7 @@ func (c celRule) Check(ctx context.Context, r Request) error {
 // celVars exposes the request to the expression. Metadata goes through its
 // canonical JSON, so rules see exactly the member names developers send.
 func celVars(r Request) (map[string]any, error) {
-	raw, err := json.Marshal(r.Metadata)
+	raw, err := r.Metadata.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
