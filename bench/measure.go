@@ -69,8 +69,9 @@ type measurement struct {
 func key(side, op string, c int) string { return fmt.Sprintf("%s/%s/%d", side, op, c) }
 
 // run does every round; within a round, each concurrency; within that,
-// phases alternate between raw LDAP, the floor and dcrgate, so slow drift
-// of the machine (other builds, page cache) hits every side alike.
+// phases alternate between raw LDAP, the floor and dcrgate (see round), so
+// slow drift of the machine (other builds, page cache) hits every side
+// alike.
 func (e *env) run(ctx context.Context) (*measurement, error) {
 	m := &measurement{samples: map[string][]sample{}}
 	fixtures := map[int]*sideFixtures{}
@@ -83,7 +84,7 @@ func (e *env) run(ctx context.Context) (*measurement, error) {
 				}
 				fixtures[c] = fx
 			}
-			if err := e.round(ctx, m, c, fixtures[c]); err != nil {
+			if err := e.round(ctx, m, c, fixtures[c], round%2 == 0); err != nil {
 				return nil, err
 			}
 			e.log.Info("round done", "round", round, "concurrency", c)
@@ -108,44 +109,59 @@ func (e *env) makeSideFixtures(ctx context.Context, c int) (*sideFixtures, error
 	return fx, nil
 }
 
-// round runs one concurrency's phases once.
-func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures) error {
+// round runs one concurrency's phases once: for each kind of work, the
+// raw phase, the floor's and dcrgate's back to back, in that order or, when
+// reverse, the other way round. Alternating the order from round to round
+// cancels what a fixed one would hand the same side every time, such as
+// the disk writing back the previous phases' entries.
+func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures, reverse bool) error {
 	var bags sideBags
 	ph := phase{concurrency: c, duration: e.opts.duration, maxOps: e.opts.maxOps}
-	steps := []step{
-		{sideLDAP, "add", e.rawAdd(&bags.raw), nil},
-		{sideFloor, "register", apiRegister(e.apiFloor, &bags.floor), e.floor},
-		{sideDcrgate, "register", apiRegister(e.apiRotating, &bags.api), e.rotating},
-		{sideLDAP, "search", e.rawSearch(fx.raw), nil},
-		{sideFloor, "get", apiRead(e.apiFloor, fx.floor), e.floor},
-		{sideDcrgate, "get", apiRead(e.apiPlain, fx.api), e.plain},
-		{sideLDAP, "modify", e.rawModify(fx.raw), nil},
-		{sideFloor, "put", apiUpdate(e.apiFloor, fx.floor), e.floor},
-		{sideDcrgate, "put", apiUpdate(e.apiRotating, fx.api), e.rotating},
-		{sideDcrgate, "get-rotate", apiRead(e.apiRotating, fx.api), e.rotating},
-		{sideLDAP, "delete", e.rawDelete(&bags.raw), nil},
-		{sideFloor, "delete", apiDelete(e.apiFloor, &bags.floor), e.floor},
-		{sideDcrgate, "delete", apiDelete(e.apiRotating, &bags.api), e.rotating},
+	groups := [][]step{
+		{{sideLDAP, "add", e.rawAdd(&bags.raw), nil},
+			{sideFloor, "register", apiRegister(e.apiFloor, &bags.floor), e.floor},
+			{sideDcrgate, "register", apiRegister(e.apiRotating, &bags.api), e.rotating}},
+		{{sideLDAP, "search", e.rawSearch(fx.raw), nil},
+			{sideFloor, "get", apiRead(e.apiFloor, fx.floor), e.floor},
+			{sideDcrgate, "get", apiRead(e.apiPlain, fx.api), e.plain}},
+		{{sideLDAP, "modify", e.rawModify(fx.raw), nil},
+			{sideFloor, "put", apiUpdate(e.apiFloor, fx.floor), e.floor},
+			{sideDcrgate, "put", apiUpdate(e.apiRotating, fx.api), e.rotating}},
+		{{sideDcrgate, "get-rotate", apiRead(e.apiRotating, fx.api), e.rotating}},
+		{{sideLDAP, "delete", e.rawDelete(&bags.raw), nil},
+			{sideFloor, "delete", apiDelete(e.apiFloor, &bags.floor), e.floor},
+			{sideDcrgate, "delete", apiDelete(e.apiRotating, &bags.api), e.rotating}},
 	}
-	for _, s := range steps {
-		if !e.opts.measures(s) {
-			continue
-		}
-		if s.op == "delete" && s.side == sideLDAP {
+	for _, g := range groups {
+		g = slices.DeleteFunc(g, func(s step) bool { return !e.opts.measures(s) })
+		if len(g) > 0 && g[0].op == "delete" {
 			if err := e.stockUp(ctx, &bags, m, c); err != nil {
 				return err
 			}
 		}
-		got := e.timed(ctx, ph, s)
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("stopped during %s %s at C=%d: %w", s.side, s.op, c, err)
+		if reverse {
+			slices.Reverse(g)
 		}
-		if got.errors > 0 {
-			e.log.Warn("operations failed", "side", s.side, "op", s.op, "concurrency", c, "errors", got.errors, "first", got.firstErr)
+		for _, s := range g {
+			if err := e.measure(ctx, m, ph, s); err != nil {
+				return err
+			}
 		}
-		k := key(s.side, s.op, c)
-		m.samples[k] = append(m.samples[k], got)
 	}
+	return nil
+}
+
+// measure runs step s's phase and keeps its sample.
+func (e *env) measure(ctx context.Context, m *measurement, ph phase, s step) error {
+	got := e.timed(ctx, ph, s)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped during %s %s at C=%d: %w", s.side, s.op, ph.concurrency, err)
+	}
+	if got.errors > 0 {
+		e.log.Warn("operations failed", "side", s.side, "op", s.op, "concurrency", ph.concurrency, "errors", got.errors, "first", got.firstErr)
+	}
+	k := key(s.side, s.op, ph.concurrency)
+	m.samples[k] = append(m.samples[k], got)
 	return nil
 }
 
