@@ -133,6 +133,10 @@ func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep stor
 	req, old := s.knownGuard(id, k.stored, a, next.Revision)
 	s.layout.changes(req, old, a)
 	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) error { return conn.Modify(req) })
+	if r, ok := s.appliedEarlier(ctx, err, id, rep.TokenHash); ok {
+		s.known.forget(id)
+		return r, nil
+	}
 	if err := s.guardError("replace", id, err, false); err != nil {
 		s.known.forget(id)
 		if errors.Is(err, errLostRace) || errors.Is(err, store.ErrNotFound) {

@@ -61,6 +61,11 @@ type downState struct {
 	until    time.Time
 }
 
+// errResent marks the answer to a request sent a second time because the
+// connection broke while the first was in flight, when a write may have
+// been applied without its answer getting back.
+var errResent = errors.New("ldapstore: request sent again after its connection broke")
+
 func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
 	return &pool{cfg: cfg, logger: logger, metrics: metrics, slots: make(chan struct{}, cfg.PoolSize),
 		down: map[string]downState{}}
@@ -69,10 +74,12 @@ func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
 // do runs op, one LDAP request named kind, on a pooled connection. A
 // network error on a connection that sat idle (the server may have
 // restarted or died meanwhile) is retried once on a freshly dialled one;
-// any other network error wraps store.ErrUnavailable. Retrying a write is
-// safe because every write here fails rather than applies twice: an Add
-// that did get through answers entryAlreadyExists, a Modify or Delete its
-// failed revision or assertion guard.
+// any other network error wraps store.ErrUnavailable. Retrying a write
+// never applies it twice: an Add that did get through answers
+// entryAlreadyExists, a Modify or Delete its failed revision or assertion
+// guard. That failure may then be the first attempt's success, so the
+// second attempt's error is marked errResent for the caller to tell
+// (Store.appliedEarlier).
 func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) error {
 	for retried := false; ; retried = true {
 		conn, reused, err := p.acquire(ctx)
@@ -86,6 +93,9 @@ func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) e
 		p.metrics.observe(kind, err)
 		p.release(conn, err)
 		if !broken && !isUnavailable(err) {
+			if retried && err != nil {
+				return fmt.Errorf("%w: %w", errResent, err)
+			}
 			return err
 		}
 		if !reused || retried {

@@ -53,6 +53,9 @@ func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, re
 		res, err = conn.ModifyWithResult(req)
 		return err
 	})
+	if r, ok := s.appliedEarlier(ctx, err, id, rep.TokenHash); ok {
+		return r, nil
+	}
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
 		return client.Record{}, errMismatch
 	}

@@ -143,6 +143,9 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 		}
 	}
 	err = s.pool.do(ctx, opAdd, func(conn *ldap.Conn) error { return conn.Add(req) })
+	if _, ok := s.appliedEarlier(ctx, err, r.ID, r.RegistrationTokenHash); ok {
+		err = nil
+	}
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists):
 		return store.ErrAlreadyExists
@@ -280,6 +283,10 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 		res, err = conn.ModifyWithResult(req)
 		return err
 	})
+	if r, ok := s.appliedEarlier(ctx, err, id, newTokenHash(cur, next)); ok {
+		s.known.forget(id)
+		return r, nil
+	}
 	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
 		return client.Record{}, err
 	}
@@ -287,6 +294,36 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	// metadata read, not read themselves, so a stray copy may survive.
 	s.known.forget(id)
 	return s.written(res, next)
+}
+
+// appliedEarlier reports whether a write that failed after being sent
+// again (errResent) had in fact been applied the first time, its answer
+// lost with the connection: then the entry carries tokenHash, the hash of a
+// registration access token new with that write, which no other writer
+// knows. It returns the entry as stored. Without it, a client whose
+// rotation went through would be told its token is wrong and be locked out
+// of its registration, and a registration would be retried under a new ID,
+// leaving the first one orphaned. A write that brings no new token (""),
+// has no such witness; those are re-applied by their callers instead.
+func (s *Store) appliedEarlier(ctx context.Context, err error, id, tokenHash string) (client.Record, bool) {
+	if tokenHash == "" || !errors.Is(err, errResent) {
+		return client.Record{}, false
+	}
+	r, _, readErr := s.read(ctx, id)
+	if readErr != nil || subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
+		return client.Record{}, false
+	}
+	s.logger.InfoContext(ctx, "ldap write was applied before its connection broke; answering its success", "client_id", id)
+	return r, true
+}
+
+// newTokenHash is next's registration access token hash if the write from
+// cur to next rotates it, else "".
+func newTokenHash(cur, next client.Record) string {
+	if next.RegistrationTokenHash == cur.RegistrationTokenHash {
+		return ""
+	}
+	return next.RegistrationTokenHash
 }
 
 // serverHashes reports whether the directory will change what is sent:
@@ -499,6 +536,12 @@ func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertio
 	}
 	req := ldap.NewDelRequest(s.dn(id), controls)
 	err := s.pool.do(ctx, opDelete, func(conn *ldap.Conn) error { return conn.Del(req) })
+	if errors.Is(err, errResent) && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		// Sent again after its connection broke, and the entry is gone: by
+		// the first attempt, whose answer was lost, as a rule. Either way
+		// the client no longer exists, which is what was asked.
+		return nil
+	}
 	return s.guardError("delete", id, err, false)
 }
 
