@@ -133,9 +133,9 @@ func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep stor
 	req, old := s.knownGuard(id, k.stored, a, next.Revision)
 	s.layout.changes(req, old, a)
 	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) error { return conn.Modify(req) })
-	if r, ok := s.appliedEarlier(ctx, err, id, rep.TokenHash); ok {
+	if r, applied, unknown := s.appliedEarlier(ctx, err, id, rotationWitness(tokenHash, rep.TokenHash)); applied || unknown != nil {
 		s.known.forget(id)
-		return r, nil
+		return r, unknown
 	}
 	if err := s.guardError("replace", id, err, false); err != nil {
 		s.known.forget(id)

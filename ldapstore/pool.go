@@ -61,10 +61,10 @@ type downState struct {
 	until    time.Time
 }
 
-// errResent marks the answer to a request sent a second time because the
-// connection broke while the first was in flight, when a write may have
-// been applied without its answer getting back.
-var errResent = errors.New("ldapstore: request sent again after its connection broke")
+// errMaybeApplied marks the outcome of a request that was in flight when
+// its connection broke: a write may have been applied without its answer
+// getting back, whatever the resend (or the failure to resend) says.
+var errMaybeApplied = errors.New("ldapstore: a request was lost in flight with its connection")
 
 func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
 	return &pool{cfg: cfg, logger: logger, metrics: metrics, slots: make(chan struct{}, cfg.PoolSize),
@@ -77,14 +77,16 @@ func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
 // any other network error wraps store.ErrUnavailable. Retrying a write
 // never applies it twice: an Add that did get through answers
 // entryAlreadyExists, a Modify or Delete its failed revision or assertion
-// guard. That failure may then be the first attempt's success, so the
-// second attempt's error is marked errResent for the caller to tell
-// (Store.appliedEarlier).
+// guard. But once a request was in flight when its connection broke, the
+// directory may have applied it without the answer getting back, so
+// whatever do answers then is marked errMaybeApplied for the caller to
+// find out (Store.appliedEarlier).
 func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) error {
+	inFlightLost := false
 	for retried := false; ; retried = true {
 		conn, reused, err := p.acquire(ctx)
 		if err != nil {
-			return err
+			return markLost(inFlightLost, err)
 		}
 		err = op(conn)
 		// go-ldap reports a connection that died mid-request with a plain
@@ -92,17 +94,24 @@ func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) e
 		broken := err != nil && conn.IsClosing()
 		p.metrics.observe(kind, err)
 		p.release(conn, err)
+		inFlightLost = inFlightLost || broken
 		if !broken && !isUnavailable(err) {
-			if retried && err != nil {
-				return fmt.Errorf("%w: %w", errResent, err)
-			}
-			return err
+			return markLost(inFlightLost, err)
 		}
 		if !reused || retried {
-			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+			return markLost(inFlightLost, fmt.Errorf("%w: %w", store.ErrUnavailable, err))
 		}
 		p.logger.DebugContext(ctx, "ldap connection went stale, redialling", "err", err)
 	}
+}
+
+// markLost marks err (nil stays nil) errMaybeApplied if a request was lost
+// in flight on the way to it.
+func markLost(inFlightLost bool, err error) error {
+	if !inFlightLost || err == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errMaybeApplied, err)
 }
 
 // acquire waits at most cfg.Timeout for a slot, then reuses an idle

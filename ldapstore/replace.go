@@ -53,8 +53,8 @@ func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, re
 		res, err = conn.ModifyWithResult(req)
 		return err
 	})
-	if r, ok := s.appliedEarlier(ctx, err, id, rep.TokenHash); ok {
-		return r, nil
+	if r, applied, unknown := s.appliedEarlier(ctx, err, id, rotationWitness(tokenHash, rep.TokenHash)); applied || unknown != nil {
+		return r, unknown
 	}
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
 		return client.Record{}, errMismatch

@@ -19,13 +19,17 @@ import (
 	"github.com/dcrgate/dcrgate/store/storetest"
 )
 
-// cutProxy relays LDAP between a store and slapd. Armed, it swallows the
-// next write response and drops the connection: the write is applied, its
-// answer lost, as when a connection breaks while a request is in flight.
+// cutProxy relays LDAP between a store and slapd. With cuts > 0 it
+// swallows the next write response and drops the connection, cuts times:
+// the write is applied, its answer lost, as when a connection breaks while
+// a request is in flight. With refuseAfterCut it then refuses every new
+// connection, as a directory that went away.
 type cutProxy struct {
-	ln     net.Listener
-	target string
-	armed  atomic.Bool
+	ln             net.Listener
+	target         string
+	cuts           atomic.Int32
+	refuseAfterCut atomic.Bool
+	refusing       atomic.Bool
 }
 
 func startCutProxy(t *testing.T, srv *slapdtest.Server) *cutProxy {
@@ -48,6 +52,10 @@ func (p *cutProxy) serve() {
 		if err != nil {
 			return
 		}
+		if p.refusing.Load() {
+			_ = c.Close()
+			continue
+		}
 		go p.relay(c)
 	}
 }
@@ -69,7 +77,8 @@ func (p *cutProxy) relay(client net.Conn) {
 		if err != nil {
 			return
 		}
-		if isWriteResponse(packet) && p.armed.CompareAndSwap(true, false) {
+		if isWriteResponse(packet) && p.cuts.Add(-1) >= 0 {
+			p.refusing.Store(p.refuseAfterCut.Load())
 			return
 		}
 		if _, err := client.Write(raw.Bytes()); err != nil {
@@ -89,38 +98,51 @@ func isWriteResponse(p *ber.Packet) bool {
 	return false
 }
 
-// TestWriteAppliedBeforeItsConnectionBroke: slapd applies a write whose
+// TestWriteAppliedBeforeItsAnswerWasLost: slapd applies a write whose
 // answer is lost with the connection; the pool sends it again on a fresh
-// connection, where it fails (the entry exists, the guard moved on). The
-// store must recognise its own write and answer success: otherwise a
-// client whose token was rotated is told its token is wrong and locked out,
-// and a registration is retried under another ID, orphaning the first.
-func TestWriteAppliedBeforeItsConnectionBroke(t *testing.T) {
+// connection, where it fails (the entry exists, the guard moved on) or
+// breaks too. The store must recognise its own write and answer success:
+// otherwise a client whose token was rotated is told its token is wrong
+// and locked out, and a registration is retried under another ID,
+// orphaning the first. Run with the directory's controls and without.
+func TestWriteAppliedBeforeItsAnswerWasLost(t *testing.T) {
 	srv := server(t)
-	proxy := startCutProxy(t, srv)
-	s := storeAt(t, srv, func(c *Config) { c.URLs = []string{proxy.url()} })
+	for name, mode := range map[string]func(*Store) *Store{
+		"controls":    func(s *Store) *Store { return s },
+		"no controls": withoutControls,
+	} {
+		t.Run(name, func(t *testing.T) {
+			proxy := startCutProxy(t, srv)
+			s := mode(storeAt(t, srv, func(c *Config) { c.URLs = []string{proxy.url()} }))
+			testLostAnswers(t, s, proxy)
+		})
+	}
+}
+
+func freshTokenHash() string { return credentials.HashToken(credentials.NewRegistrationToken()) }
+
+func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 	ctx := t.Context()
-	newToken := func() string { return credentials.HashToken(credentials.NewRegistrationToken()) }
 	create := func(t *testing.T, id string) client.Record {
 		t.Helper()
 		r := storetest.NewRecord(id)
-		r.RegistrationTokenHash = newToken()
+		r.RegistrationTokenHash = freshTokenHash()
 		if err := s.Create(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	// cut runs write with the proxy armed, checks the cut happened and that
-	// the entry then holds token.
-	cut := func(t *testing.T, id, token string, write func() (client.Record, error)) {
+	// cut runs write with n write answers lost, and checks they were and
+	// that the write's answer and the entry hold token.
+	cut := func(t *testing.T, n int32, id, token string, write func() (client.Record, error)) {
 		t.Helper()
-		proxy.armed.Store(true)
+		proxy.cuts.Store(n)
 		got, err := write()
 		if err != nil {
 			t.Fatalf("write whose answer was lost: %v", err)
 		}
-		if proxy.armed.Load() {
-			t.Fatal("the proxy never cut a write")
+		if left := proxy.cuts.Load(); left > 0 {
+			t.Fatalf("%d of %d cuts left", left, n)
 		}
 		stored, err := s.Get(ctx, id)
 		if err != nil || got.RegistrationTokenHash != token || stored.RegistrationTokenHash != token {
@@ -128,24 +150,27 @@ func TestWriteAppliedBeforeItsConnectionBroke(t *testing.T) {
 		}
 	}
 	rotation := func(r client.Record) store.Replacement {
-		return store.Replacement{Metadata: r.Metadata, SecretHash: r.Secrets[0].Hash, TokenHash: newToken()}
+		return store.Replacement{Metadata: r.Metadata, SecretHash: r.Secrets[0].Hash, TokenHash: freshTokenHash()}
+	}
+	register := func(t *testing.T, r client.Record) {
+		t.Helper()
+		cut(t, 1, r.ID, r.RegistrationTokenHash, func() (client.Record, error) { return r, s.Create(ctx, r) })
 	}
 
 	t.Run("create", func(t *testing.T) {
 		r := storetest.NewRecord("cut-create")
-		r.RegistrationTokenHash = newToken()
-		proxy.armed.Store(true)
-		if err := s.Create(ctx, r); err != nil || proxy.armed.Load() {
-			t.Fatalf("create whose answer was lost (cut: %t): %v", !proxy.armed.Load(), err)
-		}
-		if got, err := s.Get(ctx, r.ID); err != nil || got.RegistrationTokenHash != r.RegistrationTokenHash {
-			t.Fatalf("stored %+v, %v", got, err)
-		}
+		r.RegistrationTokenHash = freshTokenHash()
+		register(t, r)
+	})
+	t.Run("create without a token", func(t *testing.T) {
+		r := storetest.NewRecord("cut-create-no-rat")
+		r.RegistrationTokenHash = ""
+		register(t, r)
 	})
 	t.Run("rotating replace of a remembered entry", func(t *testing.T) {
 		r := create(t, "cut-known")
 		rep := rotation(r)
-		cut(t, r.ID, rep.TokenHash, func() (client.Record, error) {
+		cut(t, 1, r.ID, rep.TokenHash, func() (client.Record, error) {
 			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
 		})
 	})
@@ -153,14 +178,21 @@ func TestWriteAppliedBeforeItsConnectionBroke(t *testing.T) {
 		r := create(t, "cut-replace")
 		s.known.forget(r.ID)
 		rep := rotation(r)
-		cut(t, r.ID, rep.TokenHash, func() (client.Record, error) {
+		cut(t, 1, r.ID, rep.TokenHash, func() (client.Record, error) {
+			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
+		})
+	})
+	t.Run("rotating replace whose resend breaks too", func(t *testing.T) {
+		r := create(t, "cut-twice")
+		rep := rotation(r)
+		cut(t, 2, r.ID, rep.TokenHash, func() (client.Record, error) {
 			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
 		})
 	})
 	t.Run("rotating update", func(t *testing.T) {
 		r := create(t, "cut-update")
-		next := newToken()
-		cut(t, r.ID, next, func() (client.Record, error) {
+		next := freshTokenHash()
+		cut(t, 1, r.ID, next, func() (client.Record, error) {
 			return s.Update(ctx, r.ID, func(c client.Record) (client.Record, error) {
 				if c.RegistrationTokenHash != r.RegistrationTokenHash {
 					return c, errors.New("token no longer matches") // what GET with rotation checks
@@ -175,29 +207,40 @@ func TestWriteAppliedBeforeItsConnectionBroke(t *testing.T) {
 		s.known.forget(r.ID)
 		rep := rotation(r)
 		rep.TokenHash = ""
-		cut(t, r.ID, r.RegistrationTokenHash, func() (client.Record, error) {
+		cut(t, 1, r.ID, r.RegistrationTokenHash, func() (client.Record, error) {
 			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
 		})
 	})
 	t.Run("delete", func(t *testing.T) {
 		r := create(t, "cut-delete")
-		proxy.armed.Store(true)
-		if err := s.DeleteIfTokenHash(ctx, r.ID, r.RegistrationTokenHash); err != nil || proxy.armed.Load() {
-			t.Fatalf("delete whose answer was lost (cut: %t): %v", !proxy.armed.Load(), err)
+		proxy.cuts.Store(1)
+		if err := s.DeleteIfTokenHash(ctx, r.ID, r.RegistrationTokenHash); err != nil || proxy.cuts.Load() > 0 {
+			t.Fatalf("delete whose answer was lost (cuts left %d): %v", proxy.cuts.Load(), err)
 		}
 		if _, err := s.Get(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("after delete: %v", err)
 		}
 	})
-	t.Run("a failed guard after a resend is still a wrong token", func(t *testing.T) {
+	t.Run("a wrong token whose refusal was lost is still refused", func(t *testing.T) {
 		r := create(t, "cut-wrong")
-		proxy.armed.Store(true) // the refusal is cut, and the resent Modify refused again
-		_, err := s.ReplaceIfTokenHash(ctx, r.ID, newToken(), rotation(r))
-		if !errors.Is(err, ErrTokenMismatch) || proxy.armed.Load() {
-			t.Fatalf("wrong token, its answer cut (%t): %v", !proxy.armed.Load(), err)
+		proxy.cuts.Store(1)
+		_, err := s.ReplaceIfTokenHash(ctx, r.ID, freshTokenHash(), rotation(r))
+		proxy.cuts.Store(0) // without the Assertion control no Modify is sent to cut
+		if !errors.Is(err, ErrTokenMismatch) {
+			t.Fatalf("wrong token: %v", err)
 		}
 		if got, err := s.Get(ctx, r.ID); err != nil || got.RegistrationTokenHash != r.RegistrationTokenHash {
 			t.Fatalf("stored %+v, %v", got, err)
+		}
+	})
+	// Last: the directory stays unreachable through the proxy.
+	t.Run("outcome unknown", func(t *testing.T) {
+		r := create(t, "cut-unknown")
+		proxy.cuts.Store(1)
+		proxy.refuseAfterCut.Store(true)
+		_, err := s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rotation(r))
+		if !errors.Is(err, store.ErrUnavailable) || errors.Is(err, ErrTokenMismatch) {
+			t.Fatalf("a rotation whose outcome cannot be read back: %v, want unavailable", err)
 		}
 	})
 }

@@ -143,8 +143,10 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 		}
 	}
 	err = s.pool.do(ctx, opAdd, func(conn *ldap.Conn) error { return conn.Add(req) })
-	if _, ok := s.appliedEarlier(ctx, err, r.ID, r.RegistrationTokenHash); ok {
+	if _, applied, unknown := s.appliedEarlier(ctx, err, r.ID, creationWitness(a)); applied {
 		err = nil
+	} else if unknown != nil {
+		return unknown
 	}
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists):
@@ -283,9 +285,9 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 		res, err = conn.ModifyWithResult(req)
 		return err
 	})
-	if r, ok := s.appliedEarlier(ctx, err, id, newTokenHash(cur, next)); ok {
+	if r, applied, unknown := s.appliedEarlier(ctx, err, id, rotationWitness(cur.RegistrationTokenHash, next.RegistrationTokenHash)); applied || unknown != nil {
 		s.known.forget(id)
-		return r, nil
+		return r, unknown
 	}
 	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
 		return client.Record{}, err
@@ -296,34 +298,74 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	return s.written(res, next)
 }
 
-// appliedEarlier reports whether a write that failed after being sent
-// again (errResent) had in fact been applied the first time, its answer
-// lost with the connection: then the entry carries tokenHash, the hash of a
-// registration access token new with that write, which no other writer
-// knows. It returns the entry as stored. Without it, a client whose
-// rotation went through would be told its token is wrong and be locked out
-// of its registration, and a registration would be retried under a new ID,
-// leaving the first one orphaned. A write that brings no new token (""),
-// has no such witness; those are re-applied by their callers instead.
-func (s *Store) appliedEarlier(ctx context.Context, err error, id, tokenHash string) (client.Record, bool) {
-	if tokenHash == "" || !errors.Is(err, errResent) {
-		return client.Record{}, false
+// appliedEarlier finds out, after a write whose answer may have been lost
+// (errMaybeApplied), whether the directory applied it: then the entry holds
+// witness, values that write put there and no other writer knows (the hash
+// of a new registration access token; for a registration, what it wrote),
+// and the write succeeded whatever its resend answered. It returns the
+// entry as stored. Without this, a client whose rotation went through would
+// be told its token is wrong and be locked out of its registration, and a
+// registration would be made again under a new ID, orphaning the first. A
+// write without a witness (an update that keeps the token) is not checked:
+// sending it again is harmless. A failed read leaves the outcome unknown:
+// store.ErrUnavailable.
+func (s *Store) appliedEarlier(ctx context.Context, err error, id string, witness attrs) (r client.Record, applied bool, unknown error) {
+	if len(witness) == 0 || !errors.Is(err, errMaybeApplied) {
+		return client.Record{}, false, nil
 	}
-	r, _, readErr := s.read(ctx, id)
-	if readErr != nil || subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
-		return client.Record{}, false
+	r, stored, readErr := s.read(ctx, id)
+	switch {
+	case errors.Is(readErr, store.ErrNotFound):
+		return client.Record{}, false, nil
+	case readErr != nil:
+		return client.Record{}, false, fmt.Errorf("%w: outcome of a write to %s unknown: %w", store.ErrUnavailable, id, readErr)
+	case !holds(stored, witness):
+		return client.Record{}, false, nil
 	}
-	s.logger.InfoContext(ctx, "ldap write was applied before its connection broke; answering its success", "client_id", id)
-	return r, true
+	s.logger.InfoContext(ctx, "ldap write was applied before its answer was lost; answering its success", "client_id", id)
+	return r, true, nil
 }
 
-// newTokenHash is next's registration access token hash if the write from
-// cur to next rotates it, else "".
-func newTokenHash(cur, next client.Record) string {
-	if next.RegistrationTokenHash == cur.RegistrationTokenHash {
-		return ""
+// holds reports whether stored has exactly witness's values, compared in
+// constant time.
+func holds(stored, witness attrs) bool {
+	for name, want := range witness {
+		got := stored[name]
+		if len(got) != len(want) {
+			return false
+		}
+		for i := range want {
+			if subtle.ConstantTimeCompare([]byte(got[i]), []byte(want[i])) != 1 {
+				return false
+			}
+		}
 	}
-	return next.RegistrationTokenHash
+	return true
+}
+
+// rotationWitness is the witness of a write that replaces the token hash
+// old with next: next, if it is a new one.
+func rotationWitness(old, next string) attrs {
+	if next == "" || next == old {
+		return nil
+	}
+	return attrs{schema.AttrRegistrationTokenHash: {next}}
+}
+
+// creationWitness is the witness of an Add of a: its token hash, metadata,
+// issue time and, when the directory keeps it as sent, its secret hash.
+func creationWitness(a attrs) attrs {
+	w := attrs{}
+	names := []string{schema.AttrRegistrationTokenHash, schema.AttrMetadata, schema.AttrIssuedAt}
+	if !serverHashes(a) {
+		names = append(names, schema.AttrUserPassword)
+	}
+	for _, name := range names {
+		if len(a[name]) > 0 {
+			w[name] = a[name]
+		}
+	}
+	return w
 }
 
 // serverHashes reports whether the directory will change what is sent:
@@ -536,13 +578,28 @@ func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertio
 	}
 	req := ldap.NewDelRequest(s.dn(id), controls)
 	err := s.pool.do(ctx, opDelete, func(conn *ldap.Conn) error { return conn.Del(req) })
-	if errors.Is(err, errResent) && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		// Sent again after its connection broke, and the entry is gone: by
-		// the first attempt, whose answer was lost, as a rule. Either way
-		// the client no longer exists, which is what was asked.
+	if s.goneAfterLoss(ctx, id, err) {
 		return nil
 	}
 	return s.guardError("delete", id, err, false)
+}
+
+// goneAfterLoss reports whether, after a Delete whose answer may have been
+// lost (errMaybeApplied), the entry is gone: by that Delete, as a rule, so
+// it succeeded. That a deleted client then answers 204 where it would
+// answer 401 to a wrong token only says what is true for everyone: the
+// client no longer exists.
+func (s *Store) goneAfterLoss(ctx context.Context, id string, err error) bool {
+	switch {
+	case !errors.Is(err, errMaybeApplied):
+		return false
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+		return true
+	case errors.Is(err, store.ErrUnavailable):
+		_, _, readErr := s.read(ctx, id)
+		return errors.Is(readErr, store.ErrNotFound)
+	}
+	return false
 }
 
 // VerifySecret reports whether secret is accepted for the client by a bind
