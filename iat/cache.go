@@ -24,9 +24,10 @@ type verdict struct {
 // verdictCache is a size-bounded LRU (golang-lru) of token verdicts
 // (introspection answers, verified JWTs), each with its own expiry, which
 // golang-lru's expirable cache, with one TTL for all, cannot hold. An
-// expired entry is a miss; the verdict put after it replaces it, and the
-// size bound evicts the least recently used, so a flood of distinct tokens
-// costs a fixed amount of memory. Principals go in and come out as clones
+// expired entry is dropped when it is looked up, so a dead token presented
+// again and again does not stay the most recently used; the size bound
+// evicts the least recently used, so a flood of distinct tokens costs a
+// fixed amount of memory. Principals go in and come out as clones
 // (Principal.clone): no caller holds the cached maps and slices.
 type verdictCache struct {
 	entries *lru.Cache[cacheKey, verdict]
@@ -46,7 +47,12 @@ func newVerdictCache(size int) *verdictCache {
 // get returns the verdict for k if it has not expired at now.
 func (c *verdictCache) get(k cacheKey, now time.Time) (verdict, bool) {
 	v, ok := c.entries.Get(k)
-	if !ok || !now.Before(v.expires) {
+	if !ok {
+		return verdict{}, false
+	}
+	if !now.Before(v.expires) {
+		// A verdict put meanwhile may go too; it costs one more check.
+		c.entries.Remove(k)
 		return verdict{}, false
 	}
 	v.principal = v.principal.clone()
