@@ -20,7 +20,7 @@ fmt:
 
 # bench compares dcrgate with raw LDAP on a throwaway slapd; README "Performance".
 bench:
-	$(GO) run ./bench --concurrency 1,4,16,64 --duration 1s --rounds 4 --preload 1000
+	$(GO) run ./bench --concurrency 1,4,16,64 --duration 1s --rounds 6 --preload 1000
 
 # dcrgate serve against ORY Hydra v2.3.0 (JWT and opaque tokens); see interop/hydra.
 interop-hydra:

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,7 +107,7 @@ func (f *floor) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.clients.Store(c.id, c)
-	f.respond(w, http.StatusCreated, c, f.tpl.metadata(c))
+	f.respond(w, r, http.StatusCreated, c, f.tpl.metadata(c))
 }
 
 // read is the raw base-scope Search.
@@ -121,7 +122,7 @@ func (f *floor) read(w http.ResponseWriter, r *http.Request) {
 		floorError(w, err)
 		return
 	}
-	f.respond(w, http.StatusOK, fixture{id: id}, res.Entries[0].GetAttributeValue(schema.AttrMetadata))
+	f.respond(w, r, http.StatusOK, fixture{id: id}, res.Entries[0].GetAttributeValue(schema.AttrMetadata))
 }
 
 // update is the raw rotating Modify, with a new secret hashed as the raw
@@ -140,7 +141,7 @@ func (f *floor) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.clients.Store(next.id, next)
-	f.respond(w, http.StatusOK, next, f.tpl.metadata(next))
+	f.respond(w, r, http.StatusOK, next, f.tpl.metadata(next))
 }
 
 // remove is the raw Delete.
@@ -163,13 +164,16 @@ func (f *floor) fixture(id string) fixture {
 	return fixture{id: id, rev: 1}
 }
 
-// respond writes the client's stored metadata with its ID and, when c has
-// one, its registration access token: a body the size of dcrgate's.
-func (f *floor) respond(w http.ResponseWriter, status int, c fixture, metadata string) {
-	head := `{"client_id":"` + c.id + `"`
+// respond writes the client's stored metadata with the members dcrgate
+// adds to it (RFC 7591 §3.2.1, RFC 7592 §3): a body the size of dcrgate's.
+// With a registration access token in c (a registration, a rotation) it
+// carries a secret too, a placeholder as long as a real one.
+func (f *floor) respond(w http.ResponseWriter, r *http.Request, status int, c fixture, metadata string) {
+	head := `{"client_id":"` + c.id + `","client_id_issued_at":` + strconv.FormatInt(time.Now().Unix(), 10)
 	if c.rat != "" {
-		head += `,"registration_access_token":"` + c.rat + `"`
+		head += `,"client_secret":"` + placeholderSecret + `","registration_access_token":"` + c.rat + `"`
 	}
+	head += `,"client_secret_expires_at":0,"registration_client_uri":"http://` + r.Host + registrationPath + "/" + c.id + `"`
 	if rest, ok := strings.CutPrefix(metadata, "{"); ok && rest != "}" {
 		head += "," + rest
 	} else {
@@ -179,6 +183,10 @@ func (f *floor) respond(w http.ResponseWriter, status int, c fixture, metadata s
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, head)
 }
+
+// placeholderSecret is as long as a client secret dcrgate issues (256 bits
+// in unpadded base64url).
+var placeholderSecret = strings.Repeat("s", len(credentials.NewSecret()))
 
 func floorError(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -84,7 +84,7 @@ func (e *env) run(ctx context.Context) (*measurement, error) {
 				}
 				fixtures[c] = fx
 			}
-			if err := e.round(ctx, m, c, fixtures[c], round%2 == 0); err != nil {
+			if err := e.round(ctx, m, c, fixtures[c], round-1); err != nil {
 				return nil, err
 			}
 			e.log.Info("round done", "round", round, "concurrency", c)
@@ -110,11 +110,12 @@ func (e *env) makeSideFixtures(ctx context.Context, c int) (*sideFixtures, error
 }
 
 // round runs one concurrency's phases once: for each kind of work, the
-// raw phase, the floor's and dcrgate's back to back, in that order or, when
-// reverse, the other way round. Alternating the order from round to round
-// cancels what a fixed one would hand the same side every time, such as
-// the disk writing back the previous phases' entries.
-func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures, reverse bool) error {
+// raw phase, the floor's and dcrgate's back to back, their order turned by
+// turn places. Turning it from round to round puts every side in every
+// place equally often over rounds that are a multiple of the sides (3, or 2
+// without the floor), which cancels what a fixed place would hand the same
+// side every time, such as the disk writing back the phase before.
+func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures, turn int) error {
 	var bags sideBags
 	ph := phase{concurrency: c, duration: e.opts.duration, maxOps: e.opts.maxOps}
 	groups := [][]step{
@@ -139,8 +140,9 @@ func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures
 				return err
 			}
 		}
-		if reverse {
-			slices.Reverse(g)
+		if len(g) > 0 {
+			k := turn % len(g)
+			g = append(slices.Clone(g[k:]), g[:k]...)
 		}
 		for _, s := range g {
 			if err := e.measure(ctx, m, ph, s); err != nil {

@@ -236,9 +236,16 @@ func renderRatios(w io.Writer, ratios []Ratio) {
 
 func renderRatioTable(w io.Writer, cmp comparison, ratios []Ratio) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var pairNames []string
 	var cs []int
+	cells := map[string]map[int]Ratio{}
 	for _, r := range ratios {
-		if r.Pair == ratios[0].Pair {
+		if cells[r.Pair] == nil {
+			cells[r.Pair] = map[int]Ratio{}
+			pairNames = append(pairNames, r.Pair)
+		}
+		cells[r.Pair][r.Concurrency] = r
+		if !slices.Contains(cs, r.Concurrency) {
 			cs = append(cs, r.Concurrency)
 		}
 	}
@@ -250,10 +257,15 @@ func renderRatioTable(w io.Writer, cmp comparison, ratios []Ratio) {
 		head = append(head, fmt.Sprintf("target at C=%d", targetConcurrency))
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for i := 0; i+len(cs) <= len(ratios); i += len(cs) {
-		row := []string{ratios[i].Pair}
+	for _, name := range pairNames {
+		row := []string{name}
 		target := "-"
-		for _, r := range ratios[i : i+len(cs)] {
+		for _, c := range cs {
+			r, ok := cells[name][c]
+			if !ok {
+				row = append(row, "-")
+				continue
+			}
 			row = append(row, formatRatio(r.Value)+formatSpread(r.Rounds))
 			if r.Target > 0 {
 				target = fmt.Sprintf("≥ %.2f %s", r.Target, verdict(r))

@@ -171,6 +171,7 @@ func TestRenderTables(t *testing.T) {
 		Results: []Result{{Side: sideDcrgate, Op: "get", Concurrency: 16, OpsPerSec: 1234.4, P50Ms: 1.5, P99Ms: 9}},
 		Ratios: []Ratio{{Kind: "dcrgate/raw", Pair: "GET / search", Concurrency: 1},
 			{Kind: "dcrgate/raw", Pair: "GET / search", Concurrency: 16, Value: &v, Target: 0.7},
+			{Kind: "dcrgate/raw", Pair: "PUT / modify", Concurrency: 16, Value: &v},
 			{Kind: "floor/raw", Pair: "GET / search", Concurrency: 16, Value: &v}},
 		RoundTrips: RoundTrips{Source: "proxy", PerCall: map[string]map[string]float64{"put": {"search": 1, "modify": 1}}},
 		PeakRSS:    map[string]int64{"plain": 30 << 20},
@@ -178,6 +179,18 @@ func TestRenderTables(t *testing.T) {
 	var buf bytes.Buffer
 	rep.render(&buf)
 	out := buf.String()
+	putRows := 0
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); strings.Contains(line, "PUT / modify") {
+			putRows++
+			if len(f) < 5 || f[3] != "-" || f[4] != "0.50" {
+				t.Errorf("PUT, measured at C=16 only, is not in its columns: %q", line)
+			}
+		}
+	}
+	if putRows != 1 {
+		t.Errorf("%d PUT rows, want 1:\n%s", putRows, out)
+	}
 	for _, want := range []string{"1234", "1.50", "C=1", "C=16", "n/a", "0.50", "≥ 0.70 MISSED", "floor/raw",
 		"put        2 (modify 1 + search 1)", "get        n/a", `"plain": 30.0 MiB`} {
 		if !strings.Contains(out, want) {
