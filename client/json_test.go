@@ -146,6 +146,9 @@ func TestUnmarshalStored(t *testing.T) {
 		{"fail/not-object", `[]`},
 		{"fail/wrong-type", `{"redirect_uris":"x"}`},
 		{"fail/localized-not-string", `{"client_name#fr":1}`},
+		{"fail/member-twice", `{"client_name":"a","client_name":"b"}`},
+		{"fail/invalid", `{"client_name":"a"`},
+		{"fail/trailing-data", `{"client_name":"a"} {}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var m Metadata

@@ -1,7 +1,6 @@
 package ldapstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -234,7 +233,9 @@ func decode(a attrs) (client.Record, error) {
 	}
 	var errs []error
 	if raw := first(a, schema.AttrMetadata); raw != "" {
-		errs = append(errs, wrapAttr(schema.AttrMetadata, json.Unmarshal([]byte(raw), &r.Metadata)))
+		// Not json.Unmarshal, which would scan the bytes once more before
+		// handing them to UnmarshalJSON, which checks them anyway.
+		errs = append(errs, wrapAttr(schema.AttrMetadata, r.Metadata.UnmarshalJSON([]byte(raw))))
 	}
 	if rev := first(a, schema.AttrRevision); rev != "" {
 		var err error
