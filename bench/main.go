@@ -69,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	conc := fs.String("concurrency", "1,4,16,64", "comma-separated concurrency levels")
 	fs.DurationVar(&o.duration, "duration", 2*time.Second, "length of each phase")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds of alternating phases (drift cancels out across rounds; a multiple of 3, or of 2 with --floor=false, puts every side in every place equally often)")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of alternating phases (drift cancels out across rounds; a multiple of 6, or of 4 with --floor=false, puts every side in every place and after every other side equally often)")
 	fs.IntVar(&o.maxOps, "max-ops", 100_000, "operations per phase at most")
 	fs.DurationVar(&o.maxTime, "max-time", 30*time.Minute, "the whole run stops after this")
 	fs.IntVar(&o.preload, "preload", 1000, "entries added with raw LDAP before measuring")

@@ -110,11 +110,10 @@ func (e *env) makeSideFixtures(ctx context.Context, c int) (*sideFixtures, error
 }
 
 // round runs one concurrency's phases once: for each kind of work, the
-// raw phase, the floor's and dcrgate's back to back, their order turned by
-// turn places. Turning it from round to round puts every side in every
-// place equally often over rounds that are a multiple of the sides (3, or 2
-// without the floor), which cancels what a fixed place would hand the same
-// side every time, such as the disk writing back the phase before.
+// raw phase, the floor's and dcrgate's back to back, in the order of
+// phaseOrder. Changing it from round to round cancels what a fixed order
+// would hand the same side every time, such as the disk writing back the
+// phase before.
 func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures, turn int) error {
 	var bags sideBags
 	ph := phase{concurrency: c, duration: e.opts.duration, maxOps: e.opts.maxOps}
@@ -140,10 +139,7 @@ func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures
 				return err
 			}
 		}
-		if len(g) > 0 {
-			k := turn % len(g)
-			g = append(slices.Clone(g[k:]), g[:k]...)
-		}
+		g = phaseOrder(g, turn)
 		for _, s := range g {
 			if err := e.measure(ctx, m, ph, s); err != nil {
 				return err
@@ -151,6 +147,22 @@ func (e *env) round(ctx context.Context, m *measurement, c int, fx *sideFixtures
 		}
 	}
 	return nil
+}
+
+// phaseOrder is g in the order of round turn: turned by turn places for
+// len(g) rounds, then the same turns reversed for len(g) more. Over rounds
+// that are a multiple of 2·len(g) (6 with the floor, 4 without), every side
+// runs in every place and right after every other side equally often.
+func phaseOrder(g []step, turn int) []step {
+	if len(g) < 2 {
+		return g
+	}
+	k := turn % len(g)
+	out := append(slices.Clone(g[k:]), g[:k]...)
+	if (turn/len(g))%2 == 1 {
+		slices.Reverse(out)
+	}
+	return out
 }
 
 // measure runs step s's phase and keeps its sample.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"math"
 	"reflect"
@@ -332,5 +333,35 @@ func TestStatCPU(t *testing.T) {
 	}
 	if _, err := statCPU("garbage"); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// TestPhaseOrder: over six rounds each of three sides runs in every place
+// twice and right after each other side once.
+func TestPhaseOrder(t *testing.T) {
+	g := []step{{side: sideLDAP}, {side: sideFloor}, {side: sideDcrgate}}
+	places := map[string]int{}
+	after := map[string]int{}
+	for turn := range 6 {
+		order := phaseOrder(g, turn)
+		for i, s := range order {
+			places[fmt.Sprint(s.side, i)]++
+			if i > 0 {
+				after[order[i-1].side+">"+s.side]++
+			}
+		}
+	}
+	for k, n := range places {
+		if n != 2 {
+			t.Errorf("%s: %d times, want 2", k, n)
+		}
+	}
+	if len(places) != 9 || len(after) != 6 {
+		t.Fatalf("places %v, neighbours %v", places, after)
+	}
+	for k, n := range after {
+		if n != 2 {
+			t.Errorf("%s: %d times, want 2", k, n)
+		}
 	}
 }
