@@ -90,8 +90,10 @@ func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) e
 		}
 		err = op(conn)
 		// go-ldap reports a connection that died mid-request with a plain
-		// error ("unable to read LDAP response packet"), not ErrorNetwork.
-		broken := err != nil && conn.IsClosing()
+		// error ("unable to read LDAP response packet"), not ErrorNetwork,
+		// and a request that timed out with ErrorNetwork on a connection it
+		// leaves open: either way the request may have been applied.
+		broken := err != nil && (conn.IsClosing() || ldap.IsErrorWithCode(err, ldap.ErrorNetwork))
 		p.metrics.observe(kind, err)
 		p.release(conn, err)
 		inFlightLost = inFlightLost || broken

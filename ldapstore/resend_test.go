@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -23,13 +24,17 @@ import (
 // swallows the next write response and drops the connection, cuts times:
 // the write is applied, its answer lost, as when a connection breaks while
 // a request is in flight. With refuseAfterCut it then refuses every new
-// connection, as a directory that went away.
+// connection, as a directory that went away. With holds > 0 it holds the
+// next write response for holdFor before passing it on, holds times: the
+// write is applied, its answer late.
 type cutProxy struct {
 	ln             net.Listener
 	target         string
 	cuts           atomic.Int32
 	refuseAfterCut atomic.Bool
 	refusing       atomic.Bool
+	holds          atomic.Int32
+	holdFor        time.Duration
 }
 
 func startCutProxy(t *testing.T, srv *slapdtest.Server) *cutProxy {
@@ -81,6 +86,9 @@ func (p *cutProxy) relay(client net.Conn) {
 			p.refusing.Store(p.refuseAfterCut.Load())
 			return
 		}
+		if isWriteResponse(packet) && p.holds.Add(-1) >= 0 {
+			time.Sleep(p.holdFor)
+		}
 		if _, err := client.Write(raw.Bytes()); err != nil {
 			return
 		}
@@ -115,6 +123,37 @@ func TestWriteAppliedBeforeItsAnswerWasLost(t *testing.T) {
 			proxy := startCutProxy(t, srv)
 			s := mode(storeAt(t, srv, func(c *Config) { c.URLs = []string{proxy.url()} }))
 			testLostAnswers(t, s, proxy)
+		})
+	}
+}
+
+// TestWriteAppliedBeforeItTimedOut: a write whose answer comes after the
+// store's timeout is sent again like one whose connection broke, and must
+// be recognised the same way.
+func TestWriteAppliedBeforeItTimedOut(t *testing.T) {
+	srv := server(t)
+	for name, mode := range map[string]func(*Store) *Store{
+		"controls":    func(s *Store) *Store { return s },
+		"no controls": withoutControls,
+	} {
+		t.Run(name, func(t *testing.T) {
+			proxy := startCutProxy(t, srv)
+			proxy.holdFor = 700 * time.Millisecond
+			s := mode(storeAt(t, srv, func(c *Config) {
+				c.URLs, c.Timeout = []string{proxy.url()}, 300*time.Millisecond
+			}))
+			r := storetest.NewRecord("late-" + strings.ReplaceAll(name, " ", "-"))
+			r.RegistrationTokenHash = freshTokenHash()
+			proxy.holds.Store(1)
+			if err := s.Create(t.Context(), r); err != nil || proxy.holds.Load() > 0 {
+				t.Fatalf("create answered late (holds left %d): %v", proxy.holds.Load(), err)
+			}
+			rep := store.Replacement{Metadata: r.Metadata, SecretHash: r.Secrets[0].Hash, TokenHash: freshTokenHash()}
+			proxy.holds.Store(1)
+			got, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, rep)
+			if err != nil || got.RegistrationTokenHash != rep.TokenHash || proxy.holds.Load() > 0 {
+				t.Fatalf("rotation answered late (holds left %d): %+v, %v", proxy.holds.Load(), got.RegistrationTokenHash, err)
+			}
 		})
 	}
 }

@@ -143,7 +143,7 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 		}
 	}
 	err = s.pool.do(ctx, opAdd, func(conn *ldap.Conn) error { return conn.Add(req) })
-	if _, applied, unknown := s.appliedEarlier(ctx, err, r.ID, creationWitness(a)); applied {
+	if _, applied, unknown := s.appliedEarlier(ctx, err, r.ID, creationWitness(r, a)); applied {
 		err = nil
 	} else if unknown != nil {
 		return unknown
@@ -300,73 +300,65 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 
 // appliedEarlier finds out, after a write whose answer may have been lost
 // (errMaybeApplied), whether the directory applied it: then the entry holds
-// witness, values that write put there and no other writer knows (the hash
-// of a new registration access token; for a registration, what it wrote),
-// and the write succeeded whatever its resend answered. It returns the
-// entry as stored. Without this, a client whose rotation went through would
-// be told its token is wrong and be locked out of its registration, and a
-// registration would be made again under a new ID, orphaning the first. A
-// write without a witness (an update that keeps the token) is not checked:
-// sending it again is harmless. A failed read leaves the outcome unknown:
-// store.ErrUnavailable.
-func (s *Store) appliedEarlier(ctx context.Context, err error, id string, witness attrs) (r client.Record, applied bool, unknown error) {
-	if len(witness) == 0 || !errors.Is(err, errMaybeApplied) {
+// what only that write put there (see witness), and the write succeeded
+// whatever its resend answered. It returns the entry as stored. Without
+// this, a client whose rotation went through would be told its token is
+// wrong and be locked out of its registration, and a registration would be
+// made again under a new ID, orphaning the first. A write without a witness
+// (an update that keeps the token) is not checked: sending it again is
+// harmless. An entry that cannot be read leaves the outcome unknown:
+// store.ErrUnavailable when the directory is, else the read's own error.
+func (s *Store) appliedEarlier(ctx context.Context, err error, id string, wrote witness) (r client.Record, applied bool, unknown error) {
+	if wrote == nil || !errors.Is(err, errMaybeApplied) {
 		return client.Record{}, false, nil
 	}
 	r, stored, readErr := s.read(ctx, id)
 	switch {
 	case errors.Is(readErr, store.ErrNotFound):
 		return client.Record{}, false, nil
-	case readErr != nil:
+	case errors.Is(readErr, store.ErrUnavailable):
 		return client.Record{}, false, fmt.Errorf("%w: outcome of a write to %s unknown: %w", store.ErrUnavailable, id, readErr)
-	case !holds(stored, witness):
+	case readErr != nil:
+		return client.Record{}, false, readErr
+	case !wrote(r, stored):
 		return client.Record{}, false, nil
 	}
 	s.logger.InfoContext(ctx, "ldap write was applied before its answer was lost; answering its success", "client_id", id)
 	return r, true, nil
 }
 
-// holds reports whether stored has exactly witness's values, compared in
-// constant time.
-func holds(stored, witness attrs) bool {
-	for name, want := range witness {
-		got := stored[name]
-		if len(got) != len(want) {
-			return false
-		}
-		for i := range want {
-			if subtle.ConstantTimeCompare([]byte(got[i]), []byte(want[i])) != 1 {
-				return false
-			}
-		}
-	}
-	return true
-}
+// witness reports whether an entry, decoded (r) and as stored (a), holds
+// what only one write put there, compared as values, not as the bytes a
+// directory returns them in.
+type witness func(r client.Record, a attrs) bool
 
 // rotationWitness is the witness of a write that replaces the token hash
-// old with next: next, if it is a new one.
-func rotationWitness(old, next string) attrs {
+// old with next: next, if it is a new one (nil otherwise).
+func rotationWitness(old, next string) witness {
 	if next == "" || next == old {
 		return nil
 	}
-	return attrs{schema.AttrRegistrationTokenHash: {next}}
+	return func(r client.Record, _ attrs) bool { return sameSecret(r.RegistrationTokenHash, next) }
 }
 
-// creationWitness is the witness of an Add of a: its token hash, metadata,
-// issue time and, when the directory keeps it as sent, its secret hash.
-func creationWitness(a attrs) attrs {
-	w := attrs{}
-	names := []string{schema.AttrRegistrationTokenHash, schema.AttrMetadata, schema.AttrIssuedAt}
-	if !serverHashes(a) {
-		names = append(names, schema.AttrUserPassword)
+// creationWitness is the witness of the Add of sent, encoded as a: its token
+// hash, issue time and metadata, and its secret hashes when the directory
+// keeps them as sent.
+func creationWitness(sent client.Record, a attrs) witness {
+	want := asWritten(sent)
+	hashesKept := !serverHashes(a)
+	return func(r client.Record, stored attrs) bool {
+		return sameSecret(r.RegistrationTokenHash, want.RegistrationTokenHash) &&
+			r.IssuedAt.Equal(want.IssuedAt) &&
+			slices.Equal(stored[schema.AttrMetadata], a[schema.AttrMetadata]) &&
+			(!hashesKept || slices.EqualFunc(r.Secrets, want.Secrets, func(x, y client.SecretHash) bool {
+				return sameSecret(x.Hash, y.Hash)
+			}))
 	}
-	for _, name := range names {
-		if len(a[name]) > 0 {
-			w[name] = a[name]
-		}
-	}
-	return w
 }
+
+// sameSecret compares two hashes in constant time.
+func sameSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // serverHashes reports whether the directory will change what is sent:
 // clear secrets it hashes on write (SchemeServerHashing).
