@@ -2,7 +2,6 @@ package ldapstore
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"maps"
 	"slices"
@@ -101,7 +100,7 @@ func (k *knownWrites) lookup(id, tokenHash string) (known, bool) {
 		return known{}, false
 	}
 	e, ok := k.entries.Get(id)
-	if !ok || subtle.ConstantTimeCompare([]byte(e.record.RegistrationTokenHash), []byte(tokenHash)) != 1 {
+	if !ok || !sameSecret(e.record.RegistrationTokenHash, tokenHash) {
 		return known{}, false
 	}
 	return e, true

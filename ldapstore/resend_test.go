@@ -115,10 +115,7 @@ func isWriteResponse(p *ber.Packet) bool {
 // orphaning the first. Run with the directory's controls and without.
 func TestWriteAppliedBeforeItsAnswerWasLost(t *testing.T) {
 	srv := server(t)
-	for name, mode := range map[string]func(*Store) *Store{
-		"controls":    func(s *Store) *Store { return s },
-		"no controls": withoutControls,
-	} {
+	for name, mode := range storeModes {
 		t.Run(name, func(t *testing.T) {
 			proxy := startCutProxy(t, srv)
 			s := mode(storeAt(t, srv, func(c *Config) { c.URLs = []string{proxy.url()} }))
@@ -132,10 +129,7 @@ func TestWriteAppliedBeforeItsAnswerWasLost(t *testing.T) {
 // be recognised the same way.
 func TestWriteAppliedBeforeItTimedOut(t *testing.T) {
 	srv := server(t)
-	for name, mode := range map[string]func(*Store) *Store{
-		"controls":    func(s *Store) *Store { return s },
-		"no controls": withoutControls,
-	} {
+	for name, mode := range storeModes {
 		t.Run(name, func(t *testing.T) {
 			proxy := startCutProxy(t, srv)
 			proxy.holdFor = 700 * time.Millisecond
@@ -156,6 +150,13 @@ func TestWriteAppliedBeforeItTimedOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storeModes are the directory's controls on, and off as on a server
+// without them.
+var storeModes = map[string]func(*Store) *Store{
+	"controls":    func(s *Store) *Store { return s },
+	"no controls": withoutControls,
 }
 
 func freshTokenHash() string { return credentials.HashToken(credentials.NewRegistrationToken()) }
@@ -206,28 +207,26 @@ func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 		r.RegistrationTokenHash = ""
 		register(t, r)
 	})
-	t.Run("rotating replace of a remembered entry", func(t *testing.T) {
-		r := create(t, "cut-known")
-		rep := rotation(r)
-		cut(t, 1, r.ID, rep.TokenHash, func() (client.Record, error) {
-			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
+	for _, tc := range []struct {
+		name, id string
+		cuts     int32
+		remember bool
+	}{
+		{"rotating replace of a remembered entry", "cut-known", 1, true},
+		{"rotating replace, the ordinary way", "cut-replace", 1, false},
+		{"rotating replace whose resend breaks too", "cut-twice", 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := create(t, tc.id)
+			if !tc.remember {
+				s.known.forget(r.ID)
+			}
+			rep := rotation(r)
+			cut(t, tc.cuts, r.ID, rep.TokenHash, func() (client.Record, error) {
+				return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
+			})
 		})
-	})
-	t.Run("rotating replace, the ordinary way", func(t *testing.T) {
-		r := create(t, "cut-replace")
-		s.known.forget(r.ID)
-		rep := rotation(r)
-		cut(t, 1, r.ID, rep.TokenHash, func() (client.Record, error) {
-			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
-		})
-	})
-	t.Run("rotating replace whose resend breaks too", func(t *testing.T) {
-		r := create(t, "cut-twice")
-		rep := rotation(r)
-		cut(t, 2, r.ID, rep.TokenHash, func() (client.Record, error) {
-			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
-		})
-	})
+	}
 	t.Run("rotating update", func(t *testing.T) {
 		r := create(t, "cut-update")
 		next := freshTokenHash()

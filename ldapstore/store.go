@@ -540,7 +540,7 @@ func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) err
 	}
 	if !s.assertion.Load() {
 		return s.Delete(ctx, id, func(r client.Record) error {
-			if subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
+			if !sameSecret(r.RegistrationTokenHash, tokenHash) {
 				return errMismatch
 			}
 			return nil
