@@ -13,8 +13,7 @@ func Definition() Schema {
 		Name: "dcrgate",
 		AttributeTypes: []AttributeType{
 			indexed(ia5(1, AttrClientID, "OAuth client_id (RFC 7591 section 3.2.1); the RDN of a client entry", true)),
-			{Number: 2, Name: AttrMetadata, Syntax: SyntaxOctetString, Equality: "octetStringMatch", SingleValue: true,
-				Desc: "canonical client metadata as JSON (RFC 7591 section 2), the source of truth for every copy below"},
+			jsonDocument(2, AttrMetadata, "canonical client metadata as JSON (RFC 7591 section 2), the source of truth for every copy below"),
 			exactString(3, AttrRedirectURI, "searchable copy of redirect_uris, one value per URI", false),
 			ia5(4, AttrGrantType, "searchable copy of grant_types", false),
 			ia5(5, AttrResponseType, "searchable copy of response_types", false),
@@ -39,6 +38,10 @@ func Definition() Schema {
 			confidential(ia5(19, AttrRetainedSecret, "a userPassword value kept after a secret rotation, as GeneralizedTime$hash: accepted until that time", false)),
 			indexed(ia5(20, AttrOwnerTokenID, "jti of the initial access token that registered the client (SHA-256 hex for opaque tokens); counts registrations per token", true)),
 			confidential(ia5(21, AttrSecretHash, "client secret hashes where the directory cannot verify userPassword on bind (Active Directory: a confidential attribute the AS reads)", false)),
+			confidential(ia5(22, AttrPreviousTokenHash, "SHA-256 of the registration access token a rotation replaced, still accepted until dcrPreviousTokenExpiresAt so that a lost answer locks no client out", true)),
+			generalizedTime(23, AttrPreviousTokenExpiresAt, "when dcrPreviousTokenHash stops being accepted"),
+			jsonDocument(24, AttrOwnerPrincipal, "the registering principal beyond issuer, subject and token id, as JSON (client_id, scopes, claims): what the registration policies judge again on every update"),
+			jsonDocument(25, AttrSoftwareStatement, "the verified software statement the client was registered with, as JSON (issuer, claims, granted scopes, defaults): values an update cannot change without a new statement"),
 		},
 		ObjectClasses: []ObjectClass{{
 			Number: 1, Name: ClassClient, Sup: "top", Kind: "STRUCTURAL",
@@ -48,7 +51,8 @@ func Definition() Schema {
 				AttrTokenEndpointAuthMethod, AttrSoftwareID, AttrSoftwareVersion, AttrClientName,
 				AttrOwnerIssuer, AttrOwnerSubject, AttrIssuedAt, AttrSecretExpiresAt, AttrExpiresAt,
 				AttrDisabled, AttrRevision, AttrRegistrationTokenHash, AttrRetainedSecret, AttrUserPassword,
-				AttrOwnerTokenID, AttrSecretHash},
+				AttrOwnerTokenID, AttrSecretHash, AttrPreviousTokenHash, AttrPreviousTokenExpiresAt,
+				AttrOwnerPrincipal, AttrSoftwareStatement},
 		}},
 	}
 }
@@ -72,6 +76,13 @@ func exactString(n int, name, desc string, single bool) AttributeType {
 func generalizedTime(n int, name, desc string) AttributeType {
 	return AttributeType{Number: n, Name: name, Desc: desc, Syntax: SyntaxGeneralizedTime,
 		Equality: "generalizedTimeMatch", Ordering: "generalizedTimeOrderingMatch", SingleValue: true}
+}
+
+// jsonDocument defines a single-valued JSON document kept byte for byte:
+// octet strings are neither folded nor re-encoded by any directory.
+func jsonDocument(n int, name, desc string) AttributeType {
+	return AttributeType{Number: n, Name: name, Desc: desc, Syntax: SyntaxOctetString,
+		Equality: "octetStringMatch", SingleValue: true}
 }
 
 // indexed marks an attribute the gateway searches on (see

@@ -55,6 +55,10 @@ const (
 	AttrRetainedSecret          = "dcrRetainedSecret"
 	AttrOwnerTokenID            = "dcrOwnerTokenId"
 	AttrSecretHash              = "dcrSecretHash"
+	AttrPreviousTokenHash       = "dcrPreviousTokenHash"
+	AttrPreviousTokenExpiresAt  = "dcrPreviousTokenExpiresAt"
+	AttrOwnerPrincipal          = "dcrOwnerPrincipal"
+	AttrSoftwareStatement       = "dcrSoftwareStatement"
 	// AttrUserPassword is the standard attribute (RFC 4519 §2.41) that holds
 	// the client secret hashes, so a directory bind as the client's DN checks
 	// the secret.
