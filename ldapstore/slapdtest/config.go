@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/dcrgate/dcrgate/credentials"
+	"github.com/dcrgate/dcrgate/schema"
 )
 
 // Fixed layout of every throwaway directory.
@@ -85,15 +86,30 @@ olcDbMaxSize: 4294967296
 olcSuffix: %[5]s
 olcRootDN: %[6]s
 olcRootPW: %[7]s
-olcDbIndex: objectClass eq
-olcDbIndex: dcrClientId eq
-olcDbIndex: dcrOwnerSubject eq
-olcDbIndex: dcrRedirectURI eq
-olcDbIndex: dcrSoftwareId eq
-olcDbIndex: dcrExpiresAt eq
-olcAccess: {0}to attrs=userPassword by anonymous auth by * none
+%[11]solcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by * none
-%[10]s`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash, tls.ldif(), modules, overlays)
+%[10]s`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash, tls.ldif(), modules, overlays,
+		indexLDIF())
+}
+
+// extraIndexes are indexed beyond what the gateway searches on, for the
+// searches an authorization server or an administrator makes.
+var extraIndexes = []string{schema.AttrRedirectURI, schema.AttrSoftwareID, schema.AttrExpiresAt}
+
+// indexLDIF indexes every attribute the schema marks Indexed, as
+// docs/directories.md tells administrators to, so the tests and
+// `dcrgate dev --ldap` run on the directory production is told to build.
+func indexLDIF() string {
+	out := "olcDbIndex: objectClass eq\n"
+	for _, a := range schema.Definition().AttributeTypes {
+		if a.Indexed {
+			out += "olcDbIndex: " + a.Name + " eq\n"
+		}
+	}
+	for _, name := range extraIndexes {
+		out += "olcDbIndex: " + name + " eq\n"
+	}
+	return out
 }
 
 // ppolicyLDIF makes slapd hash clear-text userPassword values on write

@@ -82,3 +82,15 @@ func TestTLSAndHashCleartext(t *testing.T) {
 		t.Fatalf("userPassword stored as %q, want hashed on write", v)
 	}
 }
+
+// TestIndexesFollowTheSchema: the throwaway directory indexes what the
+// docs tell administrators to, dcrOwnerTokenId included, which the quota
+// count of max_registrations_per_token searches on.
+func TestIndexesFollowTheSchema(t *testing.T) {
+	ldif := indexLDIF()
+	for _, name := range []string{"dcrClientId", "dcrOwnerSubject", "dcrOwnerTokenId"} {
+		if !strings.Contains(ldif, "olcDbIndex: "+name+" eq\n") {
+			t.Errorf("no equality index on %s:\n%s", name, ldif)
+		}
+	}
+}
