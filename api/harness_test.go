@@ -40,6 +40,7 @@ type harness struct {
 	registry *prometheus.Registry
 	now      time.Time
 	hasher   credentials.Hasher
+	svc      *registration.Service
 	// allowServerError is set only by the test that provokes 500s.
 	allowServerError bool
 }
@@ -105,6 +106,8 @@ func newHarness(t *testing.T, change ...func(*setup)) *harness {
 		tokens = s.tokens(validator)
 	}
 	svc := registration.New(s.store, tokens, hasher, s.opts, options...)
+	t.Cleanup(svc.Close)
+	h.svc = svc
 	h.handler = api.NewRouter(s.api, svc, metrics.New(h.registry), slog.New(slog.DiscardHandler))
 	return h
 }
@@ -164,6 +167,9 @@ func checkCommonHeaders(t *testing.T, method, path string, rr *httptest.Response
 	if got := rr.Header().Get("Pragma"); got != "no-cache" {
 		t.Errorf("%s %s: Pragma = %q", method, path, got)
 	}
+	if got := rr.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s %s: X-Content-Type-Options = %q", method, path, got)
+	}
 	if rr.Code != http.StatusNoContent {
 		if got := rr.Header().Get("Content-Type"); got != "application/json" {
 			t.Errorf("%s %s: Content-Type = %q", method, path, got)
@@ -175,9 +181,14 @@ func checkCommonHeaders(t *testing.T, method, path string, rr *httptest.Response
 }
 
 // register posts body with a valid token and expects 201.
-func (h *harness) register(body string) response {
+// register registers body with a dcr token, or with token when given.
+func (h *harness) register(body string, token ...string) response {
 	h.t.Helper()
-	res := h.do(http.MethodPost, endpoint, h.token("dcr"), body)
+	bearer := h.token("dcr")
+	if len(token) > 0 {
+		bearer = token[0]
+	}
+	res := h.do(http.MethodPost, endpoint, bearer, body)
 	if res.Code != http.StatusCreated {
 		h.t.Fatalf("register: %d %s", res.Code, res.Body)
 	}
@@ -199,4 +210,12 @@ func clientPath(id string) string { return endpoint + "/" + id }
 
 const webClient = `{"redirect_uris":["https://app.example.com/cb"],"client_name":"Web App"}`
 
-var storeQueryAll = store.Query{}
+// stored counts the clients in the harness's store.
+func (h *harness) stored(t *testing.T) int {
+	t.Helper()
+	n, err := h.store.Count(t.Context(), store.Query{}, 1<<20)
+	if err != nil {
+		t.Fatalf("Count: %v", err)
+	}
+	return n
+}

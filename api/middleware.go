@@ -97,12 +97,14 @@ func recovery(h *handlers) gin.HandlerFunc {
 	}
 }
 
-// noStore marks every response uncacheable: they carry credentials
-// (RFC 7591 §3.2.1, RFC 6749 §5.1).
-func noStore() gin.HandlerFunc {
+// safeHeaders marks every response uncacheable, since they carry
+// credentials (RFC 7591 §3.2.1, RFC 6749 §5.1), and never to be sniffed
+// into another content type by a browser.
+func safeHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
 		c.Header("Pragma", "no-cache")
+		c.Header("X-Content-Type-Options", "nosniff")
 		c.Next()
 	}
 }

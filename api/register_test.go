@@ -114,8 +114,8 @@ func TestRegisterRejects(t *testing.T) {
 			h := newHarness(t)
 			res := h.do(http.MethodPost, endpoint, h.token("dcr"), tt.body, "Content-Type", tt.contentType)
 			wantError(t, res, tt.status, tt.code, tt.mentions)
-			if all, _ := h.store.List(t.Context(), storeQueryAll); len(all) != 0 {
-				t.Fatalf("a refused registration stored %d clients", len(all))
+			if n := h.stored(t); n != 0 {
+				t.Fatalf("a refused registration stored %d clients", n)
 			}
 		})
 	}

@@ -51,7 +51,7 @@ func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logge
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
-	r.Use(requestID(), accessLog(logger), observe(m), recovery(h), noStore())
+	r.Use(requestID(), accessLog(logger), observe(m), recovery(h), safeHeaders())
 	r.NoRoute(func(c *gin.Context) { h.renderError(c, oauth.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.renderError(c, oauth.ErrMethodNotAllowed) })
 	if !cfg.RegistrationEnabled {

@@ -1,10 +1,15 @@
 package client
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"time"
+)
 
 // Record is one registered client as a store keeps it: the metadata plus the
 // server-side state that is never taken from a request. Secrets and the
-// registration access token are held only as hashes.
+// registration access tokens are held only as hashes.
 type Record struct {
 	// ID is the client_id.
 	ID       string
@@ -16,11 +21,19 @@ type Record struct {
 	// RegistrationTokenHash is SHA-256 of the registration access token,
 	// lowercase hex; empty when management is disabled.
 	RegistrationTokenHash string
-	IssuedAt              time.Time
+	// PreviousToken is the registration access token the last rotation
+	// replaced. It stays accepted for a short grace period, so that a
+	// client whose answer was lost (a directory stall, a dropped
+	// connection) is not locked out with a token that no longer works.
+	PreviousToken PreviousToken
+	IssuedAt      time.Time
 	// SecretExpiresAt is when the current secret expires; zero means never.
 	SecretExpiresAt time.Time
 	// Owner is who registered the client: the initial access token's caller.
 	Owner Owner
+	// Statement is the verified software statement the client was
+	// registered (or last updated) with; nil when there was none.
+	Statement *Statement
 	// Revision counts writes; stores use it for compare-and-swap updates and
 	// bump it themselves.
 	Revision uint64
@@ -37,7 +50,21 @@ type SecretHash struct {
 	ExpiresAt time.Time
 }
 
-// Owner identifies the caller that registered a client.
+// PreviousToken is a replaced registration access token, hashed, and when
+// it stops being accepted. The zero value is no previous token.
+type PreviousToken struct {
+	Hash      string
+	ExpiresAt time.Time
+}
+
+// ValidAt reports whether the previous token is still accepted at now.
+func (p PreviousToken) ValidAt(now time.Time) bool {
+	return p.Hash != "" && now.Before(p.ExpiresAt)
+}
+
+// Owner identifies the caller that registered a client: the principal of
+// its initial access token, kept so that every update is judged by the
+// registration policies as that caller, never as someone with more rights.
 type Owner struct {
 	Issuer  string
 	Subject string
@@ -45,6 +72,30 @@ type Owner struct {
 	// SHA-256 of an opaque token. It lets a deployment cap registrations per
 	// token across replicas.
 	TokenID string
+	// ClientID is the token's client_id claim: the OAuth client that
+	// obtained the initial access token.
+	ClientID string
+	// Scopes are the token's scopes.
+	Scopes []string
+	// Claims are all claims of the token as one JSON object, for policies
+	// that read them; nil when there were none.
+	Claims json.RawMessage
+}
+
+// Statement is a verified software statement (RFC 7591 §2.3) as a client
+// keeps it: what its issuer fixed, so that an update cannot change it
+// without presenting a new statement.
+type Statement struct {
+	// Issuer is the statement's "iss".
+	Issuer string
+	// Claims are the statement's metadata claims as one JSON object: the
+	// values that take precedence over the request's.
+	Claims json.RawMessage
+	// Scopes are the most the issuer grants a client; empty: no limit.
+	Scopes []string
+	// Defaults are the issuer's default metadata, a JSON object, that
+	// applied when the statement was verified.
+	Defaults json.RawMessage
 }
 
 // CurrentSecret returns the current secret hash, or "" for a public client.
@@ -53,4 +104,19 @@ func (r Record) CurrentSecret() string {
 		return ""
 	}
 	return r.Secrets[0].Hash
+}
+
+// Clone returns a deep copy, so a store can hand out records without
+// sharing slices, maps or JSON with what it keeps.
+func (r Record) Clone() Record {
+	r.Metadata = r.Metadata.Clone()
+	r.Secrets = slices.Clone(r.Secrets)
+	r.Owner.Scopes = slices.Clone(r.Owner.Scopes)
+	r.Owner.Claims = bytes.Clone(r.Owner.Claims)
+	if r.Statement != nil {
+		st := *r.Statement
+		st.Claims, st.Defaults, st.Scopes = bytes.Clone(st.Claims), bytes.Clone(st.Defaults), slices.Clone(st.Scopes)
+		r.Statement = &st
+	}
+	return r
 }

@@ -62,6 +62,10 @@ type Management struct {
 	AllowClientDelete             bool          `yaml:"allow_client_delete"`
 	RetainClientSecret            bool          `yaml:"retain_client_secret"`
 	ClientSecretRetentionPeriod   time.Duration `yaml:"client_secret_retention_period"`
+	// RotationGracePeriod keeps a rotated registration access token (and
+	// secret) working this long, or until the new token is first used, so
+	// that a lost answer never locks a client out; 0 = not at all.
+	RotationGracePeriod time.Duration `yaml:"rotation_grace_period"`
 }
 
 // InitialAccessTokens configures token validation.

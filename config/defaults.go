@@ -11,6 +11,14 @@ const (
 	// DefaultClockSkew is applied to every issuer whose YAML omits clock_skew
 	// (an explicit 0 is kept: it is a valid, strict setting).
 	DefaultClockSkew = 30 * time.Second
+	// DefaultRotationGracePeriod is long enough for a client to retry after
+	// a directory stall or a dropped connection, short enough that a
+	// replaced token does not live on: like the grace periods of refresh
+	// token rotation, it also ends when the new token is first used.
+	DefaultRotationGracePeriod = 10 * time.Minute
+	// MaxRotationGracePeriod caps it: a replaced credential is not a second
+	// credential.
+	MaxRotationGracePeriod = 24 * time.Hour
 )
 
 // Default returns the configuration used before the file and the environment
@@ -33,6 +41,7 @@ func Default() Config {
 			RotateRegistrationAccessToken: true,
 			AllowClientDelete:             true,
 			ClientSecretRetentionPeriod:   24 * time.Hour,
+			RotationGracePeriod:           DefaultRotationGracePeriod,
 		},
 		LDAP:    LDAP{PoolSize: 8, Timeout: 5 * time.Second, SecretScheme: "{SSHA512}"},
 		Metrics: Metrics{Listen: ":9090"},

@@ -134,6 +134,8 @@ func (m Management) checks() []check {
 		{m.ClientSecretRetentionPeriod < 0, "management.client_secret_retention_period", "must not be negative"},
 		{m.RetainClientSecret && m.ClientSecretRetentionPeriod == 0, "management.client_secret_retention_period",
 			"must be > 0 when management.retain_client_secret is true"},
+		{m.RotationGracePeriod < 0 || m.RotationGracePeriod > MaxRotationGracePeriod, "management.rotation_grace_period",
+			fmt.Sprintf("must be between 0s and %s", MaxRotationGracePeriod)},
 	}
 }
 

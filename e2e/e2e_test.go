@@ -221,9 +221,10 @@ func TestServeLifecycle(t *testing.T) {
 	if secret2 == secret || rat2 == rat || got.str("client_name#de") != "E2E-Anwendung" {
 		t.Fatalf("read did not rotate or lost metadata: %v", got.body)
 	}
-	dir.wantBind(id, secret, false)
+	// The replaced secret stays in its grace period, in case this answer
+	// was lost, until the new token is first used.
+	dir.wantBind(id, secret, true)
 	dir.wantBind(id, secret2, true)
-	wantStatus(t, "read with the old token", call(t, "GET", gw.endpoint+"/"+id, rat, nil), 401)
 	dir.wantNoClearText(id, secret, rat, secret2, rat2)
 
 	put := call(t, "PUT", gw.endpoint+"/"+id, rat2, map[string]any{
@@ -241,6 +242,8 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatalf("searchable redirect URIs in the directory: %v", v)
 	}
 	dir.wantBind(id, secret3, true)
+	dir.wantBind(id, secret, false)
+	wantStatus(t, "read with the token replaced before the last", call(t, "GET", gw.endpoint+"/"+id, rat, nil), 401)
 	dir.wantNoClearText(id, secret2, rat2, secret3, rat3)
 
 	wantStatus(t, "delete", call(t, "DELETE", gw.endpoint+"/"+id, rat3, nil), 204)

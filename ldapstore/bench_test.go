@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/dcrgate/dcrgate/client"
-	"github.com/dcrgate/dcrgate/store"
 	"github.com/dcrgate/dcrgate/store/storetest"
 )
 
@@ -40,14 +39,6 @@ func BenchmarkStore(b *testing.B) {
 				c.Metadata.ClientName = map[bool]string{true: "A", false: "B"}[c.Metadata.ClientName != "A"]
 				return c, nil
 			}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("replace", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := s.ReplaceIfTokenHash(b.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{
-				Metadata: r.Metadata, SecretHash: r.Secrets[0].Hash}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package ldapstore
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -50,6 +51,8 @@ var managedAttrs = []string{
 	schema.AttrClientName, schema.AttrOwnerIssuer, schema.AttrOwnerSubject, schema.AttrOwnerTokenID,
 	schema.AttrIssuedAt, schema.AttrSecretExpiresAt, schema.AttrExpiresAt, schema.AttrDisabled,
 	schema.AttrRegistrationTokenHash, schema.AttrUserPassword, schema.AttrRetainedSecret,
+	schema.AttrPreviousTokenHash, schema.AttrPreviousTokenExpiresAt, schema.AttrOwnerPrincipal,
+	schema.AttrSoftwareStatement,
 }
 
 // searchableCopies are the managed attributes that copy metadata members
@@ -101,9 +104,11 @@ func encode(r client.Record) (attrs, error) {
 	a.set(schema.AttrOwnerSubject, r.Owner.Subject)
 	a.set(schema.AttrOwnerTokenID, r.Owner.TokenID)
 	a.set(schema.AttrRegistrationTokenHash, r.RegistrationTokenHash)
+	a.set(schema.AttrPreviousTokenHash, r.PreviousToken.Hash)
 	a.set(schema.AttrDisabled, strings.ToUpper(strconv.FormatBool(r.Disabled)))
 	for name, t := range map[string]time.Time{schema.AttrIssuedAt: r.IssuedAt,
-		schema.AttrSecretExpiresAt: r.SecretExpiresAt, schema.AttrExpiresAt: r.ExpiresAt} {
+		schema.AttrSecretExpiresAt: r.SecretExpiresAt, schema.AttrExpiresAt: r.ExpiresAt,
+		schema.AttrPreviousTokenExpiresAt: r.PreviousToken.ExpiresAt} {
 		if err := a.setTime(name, t); err != nil {
 			return nil, err
 		}
@@ -111,7 +116,52 @@ func encode(r client.Record) (attrs, error) {
 	if err := a.setSecrets(r.Secrets); err != nil {
 		return nil, err
 	}
+	if p := principalOf(r.Owner); p != nil {
+		if err := a.setJSON(schema.AttrOwnerPrincipal, p); err != nil {
+			return nil, err
+		}
+	}
+	if st := r.Statement; st != nil {
+		err := a.setJSON(schema.AttrSoftwareStatement, storedStatement{Issuer: st.Issuer, Claims: st.Claims, Scopes: st.Scopes, Defaults: st.Defaults})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return a, a.checkSyntax()
+}
+
+// storedPrincipal is dcrOwnerPrincipal: the registering principal beyond
+// the issuer, subject and token ID, which have searchable attributes of
+// their own.
+type storedPrincipal struct {
+	ClientID string          `json:"client_id,omitempty"`
+	Scopes   []string        `json:"scopes,omitempty"`
+	Claims   json.RawMessage `json:"claims,omitempty"`
+}
+
+func principalOf(o client.Owner) *storedPrincipal {
+	if o.ClientID == "" && len(o.Scopes) == 0 && len(o.Claims) == 0 {
+		return nil
+	}
+	return &storedPrincipal{ClientID: o.ClientID, Scopes: o.Scopes, Claims: o.Claims}
+}
+
+// storedStatement is dcrSoftwareStatement.
+type storedStatement struct {
+	Issuer   string          `json:"iss"`
+	Claims   json.RawMessage `json:"claims,omitempty"`
+	Scopes   []string        `json:"scopes,omitempty"`
+	Defaults json.RawMessage `json:"defaults,omitempty"`
+}
+
+// setJSON stores v as a JSON document.
+func (a attrs) setJSON(name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidRecord, name, err)
+	}
+	a[name] = []string{string(data)}
+	return nil
 }
 
 // setCopies stores the searchable copies of m's members.
@@ -227,6 +277,7 @@ func decode(a attrs) (client.Record, error) {
 	r := client.Record{
 		ID:                    first(a, schema.AttrClientID),
 		RegistrationTokenHash: first(a, schema.AttrRegistrationTokenHash),
+		PreviousToken:         client.PreviousToken{Hash: first(a, schema.AttrPreviousTokenHash)},
 		Owner: client.Owner{Issuer: first(a, schema.AttrOwnerIssuer), Subject: first(a, schema.AttrOwnerSubject),
 			TokenID: first(a, schema.AttrOwnerTokenID)},
 		Disabled: first(a, schema.AttrDisabled) == "TRUE",
@@ -243,15 +294,45 @@ func decode(a attrs) (client.Record, error) {
 		errs = append(errs, wrapAttr(schema.AttrRevision, err))
 	}
 	for name, t := range map[string]*time.Time{schema.AttrIssuedAt: &r.IssuedAt,
-		schema.AttrSecretExpiresAt: &r.SecretExpiresAt, schema.AttrExpiresAt: &r.ExpiresAt} {
+		schema.AttrSecretExpiresAt: &r.SecretExpiresAt, schema.AttrExpiresAt: &r.ExpiresAt,
+		schema.AttrPreviousTokenExpiresAt: &r.PreviousToken.ExpiresAt} {
 		var err error
 		*t, err = parseTime(first(a, name))
 		errs = append(errs, wrapAttr(name, err))
 	}
 	var err error
 	r.Secrets, err = decodeSecrets(a[schema.AttrUserPassword], a[schema.AttrRetainedSecret])
-	errs = append(errs, err)
+	errs = append(errs, err, decodeOwner(a, &r.Owner), decodeStatement(a, &r.Statement))
 	return r, errors.Join(errs...)
+}
+
+// decodeOwner completes o with dcrOwnerPrincipal, when the entry has one
+// (entries written before it existed do not).
+func decodeOwner(a attrs, o *client.Owner) error {
+	raw := first(a, schema.AttrOwnerPrincipal)
+	if raw == "" {
+		return nil
+	}
+	var p storedPrincipal
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return wrapAttr(schema.AttrOwnerPrincipal, err)
+	}
+	o.ClientID, o.Scopes, o.Claims = p.ClientID, p.Scopes, p.Claims
+	return nil
+}
+
+// decodeStatement reads dcrSoftwareStatement; none leaves *st nil.
+func decodeStatement(a attrs, st **client.Statement) error {
+	raw := first(a, schema.AttrSoftwareStatement)
+	if raw == "" {
+		return nil
+	}
+	var s storedStatement
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return wrapAttr(schema.AttrSoftwareStatement, err)
+	}
+	*st = &client.Statement{Issuer: s.Issuer, Claims: s.Claims, Scopes: s.Scopes, Defaults: s.Defaults}
+	return nil
 }
 
 // decodeSecrets lists the current secrets (userPassword values not marked

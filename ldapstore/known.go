@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"slices"
 	"strconv"
 
 	"github.com/go-ldap/ldap/v3"
@@ -26,20 +25,20 @@ type known struct {
 	stored attrs
 }
 
-// knownWrites remembers the entries this process wrote, so that an RFC 7592
-// update of one of them can be sent as the minimal change from what is
-// stored, guarded by the remembered revision, without reading the entry
-// first and without Post-Read: in a run of PUTs that is most of slapd's
-// cost of the Modify (unchanged searchable copies, the Post-Read entry).
+// knownWrites remembers the entries this process wrote, so that an update
+// of one of them (an RFC 7592 PUT, a GET that rotates) can be sent as the
+// minimal change from what is stored, guarded by the remembered revision,
+// without reading the entry first and without Post-Read: in a run of PUTs
+// that is most of slapd's cost (the read, unchanged searchable copies).
 // It is never trusted on its own: the Modify asserts the remembered
-// revision, the presented token's hash and the issue time (without the
-// Assertion control it deletes the remembered revision and token hash
-// values, which fails if either moved), so another dcrgate's write, an
-// administrator revoking the token or an entry recreated under the same ID
-// fail the Modify as a whole, and the write is redone the ordinary way.
-// Only what this process wrote in full is remembered (Create, and the
-// updates made from it or after a Post-Read), never an entry it merely
-// read: its searchable copies might not match its metadata. Entries whose
+// revision, token hash and issue time (without the Assertion control it
+// deletes the remembered revision and token hash values, which fails if
+// either moved), so another dcrgate's write, an administrator revoking the
+// token or an entry recreated under the same ID fail the Modify as a
+// whole, and the write is redone the ordinary way; and a refusal is never
+// answered from memory. Only what this process wrote in full is
+// remembered (Create, and the updates made from it), never an entry it
+// merely read: its searchable copies might not match its metadata. Entries whose
 // secrets the directory hashes (SchemeServerHashing) are not remembered
 // either: only the directory knows their stored form. A nil *knownWrites
 // remembers nothing.
@@ -80,9 +79,7 @@ func (k *knownWrites) add(r client.Record, a attrs) {
 		k.forget(r.ID)
 		return
 	}
-	r.Metadata = r.Metadata.Clone()
-	r.Secrets = slices.Clone(r.Secrets)
-	k.entries.Add(r.ID, known{record: r, stored: a})
+	k.entries.Add(r.ID, known{record: r.Clone(), stored: a})
 }
 
 func (k *knownWrites) forget(id string) {
@@ -91,37 +88,41 @@ func (k *knownWrites) forget(id string) {
 	}
 }
 
-// lookup returns the remembered entry if its token hash is tokenHash,
-// compared in constant time. A different hash may be a wrong token or a
-// rotation this process did not make; either way only the directory can
-// tell.
-func (k *knownWrites) lookup(id, tokenHash string) (known, bool) {
+// get returns a copy of the entry remembered under id, if any.
+func (k *knownWrites) get(id string) (known, bool) {
 	if k == nil {
 		return known{}, false
 	}
 	e, ok := k.entries.Get(id)
-	if !ok || !sameSecret(e.record.RegistrationTokenHash, tokenHash) {
+	if !ok {
 		return known{}, false
 	}
+	e.record = e.record.Clone()
 	return e, true
 }
 
-// errUnknownState means replaceKnown could not use what it remembered; the
+// errUnknownState means updateKnown could not use what it remembered; the
 // caller writes the ordinary way.
 var errUnknownState = errors.New("ldapstore: entry state not known")
 
-// replaceKnown is ReplaceIfTokenHash for an entry this process wrote last:
-// one Modify of only the attributes that change, guarded by the
-// remembered state (knownGuard). errUnknownState sends the caller down the
-// ordinary path: nothing remembered, or the entry moved on.
-func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep store.Replacement) (client.Record, error) {
-	k, ok := s.known.lookup(id, tokenHash)
+// updateKnown is Update for an entry this process wrote last: fn runs on
+// the remembered record, and its result is sent as one Modify of only the
+// attributes that change, guarded by the remembered state (knownGuard):
+// no read, no Post-Read. errUnknownState sends the caller down the
+// ordinary path: nothing remembered, the entry moved on, or fn refused —
+// memory may be stale, so only the stored entry may decide a refusal
+// (a token this process saw rotate elsewhere must answer as the
+// directory says).
+func (s *Store) updateKnown(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error) {
+	k, ok := s.known.get(id)
 	if !ok {
 		return client.Record{}, errUnknownState
 	}
-	next := k.record
-	rep.Apply(&next)
-	next.Revision++
+	next, err := fn(k.record)
+	if err != nil {
+		return client.Record{}, errUnknownState
+	}
+	next.ID, next.Revision = id, k.record.Revision+1
 	a, err := encode(next)
 	if err != nil {
 		return client.Record{}, err
@@ -132,11 +133,11 @@ func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep stor
 	req, old := s.knownGuard(id, k.stored, a, next.Revision)
 	s.layout.changes(req, old, a)
 	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) error { return conn.Modify(req) })
-	if r, applied, unknown := s.appliedEarlier(ctx, err, id, rotationWitness(tokenHash, rep.TokenHash)); applied || unknown != nil {
+	if r, applied, unknown := s.appliedEarlier(ctx, err, id, rotationWitness(k.record.RegistrationTokenHash, next.RegistrationTokenHash)); applied || unknown != nil {
 		s.known.forget(id)
 		return r, unknown
 	}
-	if err := s.guardError("replace", id, err, false); err != nil {
+	if err := s.guardError("update", id, err, false); err != nil {
 		s.known.forget(id)
 		if errors.Is(err, errLostRace) || errors.Is(err, store.ErrNotFound) {
 			return client.Record{}, errUnknownState
@@ -148,7 +149,7 @@ func (s *Store) replaceKnown(ctx context.Context, id, tokenHash string, rep stor
 	return written, nil
 }
 
-// knownGuard starts the Modify of replaceKnown. With the Assertion control
+// knownGuard starts the Modify of updateKnown. With the Assertion control
 // it asserts the remembered revision, token hash and issue time; without
 // it, it deletes the remembered revision and token hash values and adds the
 // new ones (noSuchAttribute if either moved). It returns the stored state
@@ -171,9 +172,10 @@ func (s *Store) knownGuard(id string, stored, next attrs, revision uint64) (*lda
 	req := ldap.NewModifyRequest(s.dn(id), nil)
 	req.Delete(rev, stored[schema.AttrRevision])
 	req.Add(rev, nextRevision)
-	req.Delete(token, stored[schema.AttrRegistrationTokenHash])
-	req.Add(token, next[schema.AttrRegistrationTokenHash])
 	old := maps.Clone(stored)
-	old[schema.AttrRegistrationTokenHash] = next[schema.AttrRegistrationTokenHash]
+	if len(stored[schema.AttrRegistrationTokenHash]) > 0 {
+		req.Delete(token, stored[schema.AttrRegistrationTokenHash])
+		delete(old, schema.AttrRegistrationTokenHash)
+	}
 	return req, old
 }

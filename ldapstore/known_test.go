@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -98,19 +99,29 @@ const (
 	tokenB = "2222222222222222222222222222222222222222222222222222222222222222"
 )
 
-// replacement changes the name and the redirect URIs, whose searchable
-// copies are indexed, and rotates the secret.
-func replacement(r client.Record, name, uri, token string) store.Replacement {
-	md := r.Metadata.Clone()
-	md.ClientName, md.RedirectURIs = name, []string{uri}
-	return store.Replacement{Metadata: md, SecretHash: "{SSHA512}" + name, TokenHash: token}
+// replacement is an update as a PUT makes it: it checks the token hash
+// as the service does, then changes the name and the redirect URIs, whose
+// searchable copies are indexed, rotates the secret and, unless next is
+// "", the token.
+func replacement(tokenHash, name, uri, next string) func(client.Record) (client.Record, error) {
+	return func(r client.Record) (client.Record, error) {
+		if r.MatchToken(tokenHash, time.Now()) == client.NoTokenMatch {
+			return r, errMismatch
+		}
+		r.Metadata.ClientName, r.Metadata.RedirectURIs = name, []string{uri}
+		r.Secrets = []client.SecretHash{{Hash: "{SSHA512}" + name}}
+		if next != "" {
+			r.RegistrationTokenHash = next
+		}
+		return r, nil
+	}
 }
 
-// TestReplaceKnownWritesOnlyChanges: an update of an entry this process
+// TestUpdateKnownWritesOnlyChanges: an update of an entry this process
 // wrote is one Modify that leaves the entry exactly as the ordinary path
 // would, copies included, for both the Assertion guard and the revision
 // swap.
-func TestReplaceKnownWritesOnlyChanges(t *testing.T) {
+func TestUpdateKnownWritesOnlyChanges(t *testing.T) {
 	for _, controls := range []bool{true, false} {
 		s, counter := countingStore(t, controls)
 		r := storetest.NewRecord("known")
@@ -121,41 +132,42 @@ func TestReplaceKnownWritesOnlyChanges(t *testing.T) {
 		token := r.RegistrationTokenHash
 		for i, uri := range []string{"https://a.example.com/cb", "https://b.example.com/cb"} {
 			before := counter.counts()
-			rep := replacement(want, "Name "+uri, uri, [...]string{tokenA, tokenB}[i])
-			got, err := s.ReplaceIfTokenHash(t.Context(), r.ID, token, rep)
+			next := [...]string{tokenA, tokenB}[i]
+			rep := replacement(token, "Name "+uri, uri, next)
+			got, err := s.Update(t.Context(), r.ID, rep)
 			if err != nil {
 				t.Fatalf("controls=%v: %v", controls, err)
 			}
 			if n := counter.counts()[opModify] - before[opModify]; n != 1 || counter.counts()[opSearch] != before[opSearch] {
 				t.Fatalf("controls=%v: %d modifies and %d searches, want one Modify", controls, n, counter.counts()[opSearch]-before[opSearch])
 			}
-			rep.Apply(&want)
+			want, _ = rep(want)
 			want.Revision++
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("controls=%v: returned %+v\nwant %+v", controls, got, want)
 			}
 			wantStored(t, s, want)
-			token = rep.TokenHash
+			token = next
 		}
 	}
 }
 
-// TestReplaceKnownSeesOtherWriters: what a process remembers is never
+// TestUpdateKnownSeesOtherWriters: what a process remembers is never
 // trusted over the directory. Another dcrgate's write, with or without a
 // new token, or its delete, makes the remembered state useless, and the
 // update is decided as if nothing were remembered.
-func TestReplaceKnownSeesOtherWriters(t *testing.T) {
+func TestUpdateKnownSeesOtherWriters(t *testing.T) {
 	t.Run("token rotated elsewhere", func(t *testing.T) {
 		a, b, r := createdByA(t, "rotated")
-		written, err := b.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "B", "https://b.example.com/cb", tokenB))
+		written, err := b.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "B", "https://b.example.com/cb", tokenB))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
+		if _, err := a.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("the token b rotated away still works through a: %v", err)
 		}
 		wantStored(t, a, written)
-		got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, tokenB, replacement(r, "A", "https://a.example.com/cb", tokenA))
+		got, err := a.Update(t.Context(), r.ID, replacement(tokenB, "A", "https://a.example.com/cb", tokenA))
 		if err != nil {
 			t.Fatalf("b's new token refused by a: %v", err)
 		}
@@ -163,13 +175,15 @@ func TestReplaceKnownSeesOtherWriters(t *testing.T) {
 	})
 	t.Run("same token, metadata changed elsewhere", func(t *testing.T) {
 		a, b, r := createdByA(t, "changed")
-		rep := replacement(r, "B", "https://b.example.com/cb", "")
-		if _, err := b.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, rep); err != nil {
+		if _, err := b.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "B", "https://b.example.com/cb", "")); err != nil {
 			t.Fatal(err)
 		}
 		// a remembers the original copies; had it trusted them, it would
 		// not replace the redirect URI copy b changed back.
-		got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata, SecretHash: "{SSHA512}x"})
+		got, err := a.Update(t.Context(), r.ID, func(cur client.Record) (client.Record, error) {
+			cur.Metadata, cur.Secrets = r.Metadata, []client.SecretHash{{Hash: "{SSHA512}x"}}
+			return cur, nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,18 +194,18 @@ func TestReplaceKnownSeesOtherWriters(t *testing.T) {
 	})
 	t.Run("deleted elsewhere", func(t *testing.T) {
 		a, b, r := createdByA(t, "deleted")
-		if err := b.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash); err != nil {
+		if err := b.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", "")); !errors.Is(err, store.ErrNotFound) {
+		if _, err := a.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "A", "https://a.example.com/cb", "")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("update of a client deleted elsewhere: %v, want ErrNotFound", err)
 		}
 	})
 }
 
-// TestReplaceKnownSeesAdministrators: changes made by hand, which need not
+// TestUpdateKnownSeesAdministrators: changes made by hand, which need not
 // move dcrRevision, still void what a process remembers.
-func TestReplaceKnownSeesAdministrators(t *testing.T) {
+func TestUpdateKnownSeesAdministrators(t *testing.T) {
 	for _, controls := range []bool{true, false} {
 		t.Run(map[bool]string{true: "controls", false: "no controls"}[controls], func(t *testing.T) {
 			a, _ := newStore(t)
@@ -206,7 +220,7 @@ func TestReplaceKnownSeesAdministrators(t *testing.T) {
 			adminModify(t, a, r.ID, func(req *ldap.ModifyRequest) {
 				req.Replace("dcrRegistrationTokenHash", []string{tokenB})
 			})
-			if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
+			if _, err := a.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("a revoked token still updates the client: %v", err)
 			}
 			// A stray searchable copy and a revision bump by hand, then an
@@ -219,7 +233,7 @@ func TestReplaceKnownSeesAdministrators(t *testing.T) {
 			if _, err := a.Update(t.Context(), r.ID, func(cur client.Record) (client.Record, error) { return cur, nil }); err != nil {
 				t.Fatal(err)
 			}
-			got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, tokenB, replacement(r, "A", "https://a.example.com/cb", tokenA))
+			got, err := a.Update(t.Context(), r.ID, replacement(tokenB, "A", "https://a.example.com/cb", tokenA))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,12 +242,12 @@ func TestReplaceKnownSeesAdministrators(t *testing.T) {
 	}
 }
 
-// TestReplaceKnownSeesRecreatedEntry: an entry deleted and created again
+// TestUpdateKnownSeesRecreatedEntry: an entry deleted and created again
 // under the same ID by another process is a different client; the first
 // process's memory of the old one must not let the old token in.
-func TestReplaceKnownSeesRecreatedEntry(t *testing.T) {
+func TestUpdateKnownSeesRecreatedEntry(t *testing.T) {
 	a, b, r := createdByA(t, "recreated")
-	if err := b.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash); err != nil {
+	if err := b.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	again := storetest.NewRecord("recreated")
@@ -241,10 +255,10 @@ func TestReplaceKnownSeesRecreatedEntry(t *testing.T) {
 	if err := b.Create(t.Context(), again); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, replacement(r, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := a.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "A", "https://a.example.com/cb", tokenA)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the deleted client's token updates the new one: %v", err)
 	}
-	got, err := a.ReplaceIfTokenHash(t.Context(), r.ID, tokenB, replacement(r, "A", "https://a.example.com/cb", tokenA))
+	got, err := a.Update(t.Context(), r.ID, replacement(tokenB, "A", "https://a.example.com/cb", tokenA))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,16 +279,13 @@ func TestKnownWritesKeepNewest(t *testing.T) {
 	older := r
 	older.Revision = 4
 	k.remember(older, a)
-	if got, ok := k.lookup(r.ID, r.RegistrationTokenHash); !ok || got.record.Revision != 5 {
+	if got, ok := k.get(r.ID); !ok || got.record.Revision != 5 {
 		t.Fatalf("remembered %+v, %v; want revision 5", got.record, ok)
-	}
-	if _, ok := k.lookup(r.ID, tokenA); ok {
-		t.Fatal("lookup with another token hash found the entry")
 	}
 	created := r
 	created.Revision = 1
 	k.created(created, a)
-	if got, _ := k.lookup(r.ID, r.RegistrationTokenHash); got.record.Revision != 1 {
+	if got, _ := k.get(r.ID); got.record.Revision != 1 {
 		t.Fatalf("an Add did not replace the memory of a deleted entry: revision %d", got.record.Revision)
 	}
 	for i := range 2 * knownEntries {
@@ -287,7 +298,7 @@ func TestKnownWritesKeepNewest(t *testing.T) {
 	var none *knownWrites
 	none.remember(r, a)
 	none.forget(r.ID)
-	if _, ok := none.lookup(r.ID, r.RegistrationTokenHash); ok {
+	if _, ok := none.get(r.ID); ok {
 		t.Fatal("a nil knownWrites remembered something")
 	}
 }

@@ -260,9 +260,10 @@ func TestCorruptEntry(t *testing.T) {
 	if err := s.Create(t.Context(), storetest.NewRecord("corrupt")); err != nil {
 		t.Fatal(err)
 	}
-	for _, value := range []string{`{"redirect_uris": 7}`, "not json"} {
+	for _, edit := range [][2]string{{"dcrMetadata", `{"redirect_uris": 7}`}, {"dcrMetadata", "not json"},
+		{"dcrOwnerPrincipal", `{"scopes": "dcr"}`}, {"dcrSoftwareStatement", "[]"}} {
 		mod := ldap.NewModifyRequest(dn("corrupt", s.cfg.BaseDN), nil)
-		mod.Replace("dcrMetadata", []string{value})
+		mod.Replace(edit[0], []string{edit[1]})
 		if err := rawConn(t, srv).Modify(mod); err != nil {
 			t.Fatal(err)
 		}
@@ -270,8 +271,11 @@ func TestCorruptEntry(t *testing.T) {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get of corrupt entry: err = %v", err)
 		}
-		if _, err := s.List(t.Context(), store.Query{}); err == nil {
-			t.Fatal("List of a corrupt entry succeeded")
+		if !strings.Contains(err.Error(), edit[0]) {
+			t.Fatalf("the error %q does not name %s", err, edit[0])
+		}
+		if err := s.Walk(t.Context(), store.Query{}, func(client.Record) error { return nil }); err == nil {
+			t.Fatal("Walk over a corrupt entry succeeded")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package ldapstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -142,10 +143,10 @@ func TestWriteAppliedBeforeItTimedOut(t *testing.T) {
 			if err := s.Create(t.Context(), r); err != nil || proxy.holds.Load() > 0 {
 				t.Fatalf("create answered late (holds left %d): %v", proxy.holds.Load(), err)
 			}
-			rep := store.Replacement{Metadata: r.Metadata, SecretHash: r.Secrets[0].Hash, TokenHash: freshTokenHash()}
+			next := freshTokenHash()
 			proxy.holds.Store(1)
-			got, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, rep)
-			if err != nil || got.RegistrationTokenHash != rep.TokenHash || proxy.holds.Load() > 0 {
+			got, err := s.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "R", "https://r.example.com/cb", next))
+			if err != nil || got.RegistrationTokenHash != next || proxy.holds.Load() > 0 {
 				t.Fatalf("rotation answered late (holds left %d): %+v, %v", proxy.holds.Load(), got.RegistrationTokenHash, err)
 			}
 		})
@@ -189,8 +190,8 @@ func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 			t.Fatalf("answered token %q, stored %q (%v); want %q", got.RegistrationTokenHash, stored.RegistrationTokenHash, err, token)
 		}
 	}
-	rotation := func(r client.Record) store.Replacement {
-		return store.Replacement{Metadata: r.Metadata, SecretHash: r.Secrets[0].Hash, TokenHash: freshTokenHash()}
+	rotation := func(tokenHash, next string) func(client.Record) (client.Record, error) {
+		return replacement(tokenHash, "R", "https://r.example.com/cb", next)
 	}
 	register := func(t *testing.T, r client.Record) {
 		t.Helper()
@@ -212,47 +213,36 @@ func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 		cuts     int32
 		remember bool
 	}{
-		{"rotating replace of a remembered entry", "cut-known", 1, true},
-		{"rotating replace, the ordinary way", "cut-replace", 1, false},
-		{"rotating replace whose resend breaks too", "cut-twice", 2, true},
+		{"rotating update of a remembered entry", "cut-known", 1, true},
+		{"rotating update, the ordinary way", "cut-replace", 1, false},
+		{"rotating update whose resend breaks too", "cut-twice", 2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := create(t, tc.id)
 			if !tc.remember {
 				s.known.forget(r.ID)
 			}
-			rep := rotation(r)
-			cut(t, tc.cuts, r.ID, rep.TokenHash, func() (client.Record, error) {
-				return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
+			next := freshTokenHash()
+			cut(t, tc.cuts, r.ID, next, func() (client.Record, error) {
+				return s.Update(ctx, r.ID, rotation(r.RegistrationTokenHash, next))
 			})
 		})
 	}
-	t.Run("rotating update", func(t *testing.T) {
-		r := create(t, "cut-update")
-		next := freshTokenHash()
-		cut(t, 1, r.ID, next, func() (client.Record, error) {
-			return s.Update(ctx, r.ID, func(c client.Record) (client.Record, error) {
-				if c.RegistrationTokenHash != r.RegistrationTokenHash {
-					return c, errors.New("token no longer matches") // what GET with rotation checks
-				}
-				c.RegistrationTokenHash = next
-				return c, nil
+	for _, remember := range []bool{true, false} {
+		t.Run(fmt.Sprintf("update without rotation is sent again (remembered: %v)", remember), func(t *testing.T) {
+			r := create(t, fmt.Sprintf("cut-norotate-%v", remember))
+			if !remember {
+				s.known.forget(r.ID)
+			}
+			cut(t, 1, r.ID, r.RegistrationTokenHash, func() (client.Record, error) {
+				return s.Update(ctx, r.ID, rotation(r.RegistrationTokenHash, ""))
 			})
 		})
-	})
-	t.Run("replace without rotation is sent again", func(t *testing.T) {
-		r := create(t, "cut-norotate")
-		s.known.forget(r.ID)
-		rep := rotation(r)
-		rep.TokenHash = ""
-		cut(t, 1, r.ID, r.RegistrationTokenHash, func() (client.Record, error) {
-			return s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rep)
-		})
-	})
+	}
 	t.Run("delete", func(t *testing.T) {
 		r := create(t, "cut-delete")
 		proxy.cuts.Store(1)
-		if err := s.DeleteIfTokenHash(ctx, r.ID, r.RegistrationTokenHash); err != nil || proxy.cuts.Load() > 0 {
+		if err := s.DeleteIfManageable(ctx, r.ID, r.RegistrationTokenHash, time.Now()); err != nil || proxy.cuts.Load() > 0 {
 			t.Fatalf("delete whose answer was lost (cuts left %d): %v", proxy.cuts.Load(), err)
 		}
 		if _, err := s.Get(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
@@ -262,9 +252,9 @@ func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 	t.Run("a wrong token whose refusal was lost is still refused", func(t *testing.T) {
 		r := create(t, "cut-wrong")
 		proxy.cuts.Store(1)
-		_, err := s.ReplaceIfTokenHash(ctx, r.ID, freshTokenHash(), rotation(r))
-		proxy.cuts.Store(0) // without the Assertion control no Modify is sent to cut
-		if !errors.Is(err, ErrTokenMismatch) {
+		_, err := s.Update(ctx, r.ID, rotation(freshTokenHash(), freshTokenHash()))
+		proxy.cuts.Store(0) // a wrong token never gets as far as a Modify to cut
+		if !errors.Is(err, store.ErrTokenMismatch) {
 			t.Fatalf("wrong token: %v", err)
 		}
 		if got, err := s.Get(ctx, r.ID); err != nil || got.RegistrationTokenHash != r.RegistrationTokenHash {
@@ -276,8 +266,8 @@ func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 		r := create(t, "cut-unknown")
 		proxy.cuts.Store(1)
 		proxy.refuseAfterCut.Store(true)
-		_, err := s.ReplaceIfTokenHash(ctx, r.ID, r.RegistrationTokenHash, rotation(r))
-		if !errors.Is(err, store.ErrUnavailable) || errors.Is(err, ErrTokenMismatch) {
+		_, err := s.Update(ctx, r.ID, rotation(r.RegistrationTokenHash, freshTokenHash()))
+		if !errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrTokenMismatch) {
 			t.Fatalf("a rotation whose outcome cannot be read back: %v, want unavailable", err)
 		}
 	})

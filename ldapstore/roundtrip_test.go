@@ -2,8 +2,10 @@ package ldapstore
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -122,23 +124,27 @@ func TestRoundTrips(t *testing.T) {
 			map[string]int{opAdd: 1}, map[string]int{opAdd: 1}, false},
 		{"get", func(s *Store, r client.Record) error { _, err := s.Get(t.Context(), r.ID); return err },
 			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}, false},
-		{"list", func(s *Store, r client.Record) error { _, err := s.List(t.Context(), store.Query{}); return err },
+		{"count", func(s *Store, r client.Record) error { _, err := s.Count(t.Context(), store.Query{}, 10); return err },
 			map[string]int{opSearch: 1}, map[string]int{opSearch: 1}, false},
+		{"walk, on a connection of its own", func(s *Store, r client.Record) error {
+			return s.Walk(t.Context(), store.Query{}, func(client.Record) error { return nil })
+		}, map[string]int{opBind: 1, opSearch: 1}, map[string]int{opBind: 1, opSearch: 1}, false},
 		{"update", func(s *Store, r client.Record) error { _, err := s.Update(t.Context(), r.ID, rotate); return err },
 			map[string]int{opSearch: 1, opModify: 1}, map[string]int{opSearch: 1, opModify: 1}, false},
-		{"replace if token hash", func(s *Store, r client.Record) error {
-			_, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata})
-			return err
-		}, map[string]int{opModify: 1}, map[string]int{opSearch: 1, opModify: 1}, false},
-		{"replace if token hash, written here", func(s *Store, r client.Record) error {
-			_, err := s.ReplaceIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash, store.Replacement{Metadata: r.Metadata})
-			return err
-		}, map[string]int{opModify: 1}, map[string]int{opModify: 1}, true},
+		{"update, written here", func(s *Store, r client.Record) error { _, err := s.Update(t.Context(), r.ID, rotate); return err },
+			map[string]int{opModify: 1}, map[string]int{opModify: 1}, true},
+		{"update refused, written here", func(s *Store, r client.Record) error {
+			_, err := s.Update(t.Context(), r.ID, replacement(tokenA, "x", "https://x.example.com/cb", ""))
+			if !errors.Is(err, store.ErrTokenMismatch) {
+				return fmt.Errorf("wrong token: %v", err)
+			}
+			return nil
+		}, map[string]int{opSearch: 1}, map[string]int{opSearch: 1}, true},
 		{"delete with condition", func(s *Store, r client.Record) error {
 			return s.Delete(t.Context(), r.ID, func(client.Record) error { return nil })
 		}, map[string]int{opSearch: 1, opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}, false},
-		{"delete if token hash", func(s *Store, r client.Record) error {
-			return s.DeleteIfTokenHash(t.Context(), r.ID, r.RegistrationTokenHash)
+		{"delete if manageable", func(s *Store, r client.Record) error {
+			return s.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now())
 		}, map[string]int{opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}, false},
 	}
 	for _, controls := range []bool{true, false} {
@@ -197,9 +203,9 @@ func TestUpdateReturnsPostRead(t *testing.T) {
 	}
 }
 
-// TestDeleteIfTokenHash: one asserted Delete, which a wrong or rotated
-// token cannot pass.
-func TestDeleteIfTokenHash(t *testing.T) {
+// TestDeleteIfManageable: one asserted Delete, which a wrong or rotated
+// token cannot pass (the rest of the rule is in the conformance suite).
+func TestDeleteIfManageable(t *testing.T) {
 	for _, controls := range []bool{true, false} {
 		s, _ := countingStore(t, controls)
 		r := storetest.NewRecord("deleter")
@@ -210,9 +216,9 @@ func TestDeleteIfTokenHash(t *testing.T) {
 			name, id, hash string
 			wantErr        error
 		}{
-			{"fail/other token", r.ID, "0000000000000000000000000000000000000000000000000000000000000009", ErrTokenMismatch},
-			{"fail/empty token hash", r.ID, "", ErrTokenMismatch},
-			{"fail/filter syntax", r.ID, "*)(objectClass=*", ErrTokenMismatch},
+			{"fail/other token", r.ID, "0000000000000000000000000000000000000000000000000000000000000009", store.ErrTokenMismatch},
+			{"fail/empty token hash", r.ID, "", store.ErrTokenMismatch},
+			{"fail/filter syntax", r.ID, "*)(objectClass=*", store.ErrTokenMismatch},
 			{"fail/unknown client", "nobody", r.RegistrationTokenHash, store.ErrNotFound},
 			{"fail/invalid id", "a,cn=x", r.RegistrationTokenHash, store.ErrNotFound},
 			{"ok/right token", r.ID, r.RegistrationTokenHash, nil},
@@ -220,7 +226,7 @@ func TestDeleteIfTokenHash(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				err := s.DeleteIfTokenHash(t.Context(), tt.id, tt.hash)
+				err := s.DeleteIfManageable(t.Context(), tt.id, tt.hash, time.Now())
 				if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 					t.Fatalf("controls=%v: err = %v, want %v", controls, err, tt.wantErr)
 				}

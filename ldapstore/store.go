@@ -26,10 +26,6 @@ import (
 // with store.ErrConflict.
 const maxAttempts = 5
 
-// pageSize is the paged-results size of List (RFC 2696); Active Directory
-// refuses larger unpaged results.
-const pageSize = 500
-
 // Store is the LDAP backend of store.Store.
 type Store struct {
 	cfg     Config
@@ -42,18 +38,16 @@ type Store struct {
 	// if a server (after failover, say) refuses it after all.
 	assertion atomic.Bool
 	postRead  atomic.Bool
-	// increment records Modify-Increment (RFC 4525) in supportedFeatures;
-	// with all three, ReplaceIfTokenHash is one Modify.
+	// increment records Modify-Increment (RFC 4525) in supportedFeatures.
 	increment atomic.Bool
 	// known remembers the entries this process wrote, for updates without
-	// a read or a Post-Read (replaceKnown).
+	// a read or a Post-Read (updateKnown).
 	known *knownWrites
 }
 
 var (
-	_ store.Store         = (*Store)(nil)
-	_ store.TokenDeleter  = (*Store)(nil)
-	_ store.TokenReplacer = (*Store)(nil)
+	_ store.Store        = (*Store)(nil)
+	_ store.TokenDeleter = (*Store)(nil)
 )
 
 // New checks cfg and connects once, so a wrong URL, bind DN or password
@@ -224,13 +218,17 @@ func (s *Store) decodeEntry(e *ldap.Entry) (client.Record, attrs, error) {
 	return r, a, nil
 }
 
-// Update implements store.Store: a read, then one Modify guarded by the
-// revision that was read. With the Assertion control the guard is
-// (dcrRevision=N) (two round trips in all); without it the Modify deletes
-// value N and adds N+1, which fails with noSuchAttribute (16) if another
-// writer got in first. Either way a lost race voids the whole Modify and fn
-// runs again on a fresh read.
+// Update implements store.Store. An entry this process wrote last is
+// updated from memory in one guarded Modify (updateKnown); otherwise it is
+// a read, then one Modify guarded by the revision that was read. With the
+// Assertion control the guard is (dcrRevision=N) (two round trips in all);
+// without it the Modify deletes value N and adds N+1, which fails with
+// noSuchAttribute (16) if another writer got in first. Either way a lost
+// race voids the whole Modify and fn runs again on a fresh read.
 func (s *Store) Update(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error) {
+	if r, err := s.updateKnown(ctx, id, fn); !errors.Is(err, errUnknownState) {
+		return r, err
+	}
 	var written client.Record
 	err := s.retry(ctx, func() (err error) {
 		written, err = s.tryUpdate(ctx, id, fn)
@@ -515,23 +513,17 @@ func (s *Store) Delete(ctx context.Context, id string, cond func(client.Record) 
 	})
 }
 
-// ErrTokenMismatch is the answer of DeleteIfTokenHash and
-// ReplaceIfTokenHash for a client whose registration access token hash
-// differs; it is wrapped with store.ErrNotFound, since to the caller there
-// is no such client for that token (RFC 7592 §2: no oracle for which
-// client IDs exist).
-var ErrTokenMismatch = store.ErrTokenMismatch
+// errMismatch is store.ErrTokenMismatch as the guarded writes return it:
+// to the caller there is no such client for that token (RFC 7592 §2: no
+// oracle for which client IDs exist).
+var errMismatch = fmt.Errorf("%w: %w", store.ErrNotFound, store.ErrTokenMismatch)
 
-// errMismatch is ErrTokenMismatch as the guarded writes return it.
-var errMismatch = fmt.Errorf("%w: %w", store.ErrNotFound, ErrTokenMismatch)
-
-// DeleteIfTokenHash deletes the client only if its registration access
-// token hash is tokenHash (RFC 7592 §2.3): with the Assertion control one
-// Delete asserting (dcrRegistrationTokenHash=tokenHash), so no rotation can
-// slip in between check and delete; without it, Delete with a
-// constant-time check. The server's equality match compares hashes, which
-// tells a timing attacker nothing about the token.
-func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) error {
+// DeleteIfManageable implements store.TokenDeleter (RFC 7592 §2.3): with
+// the Assertion control one Delete asserting manageableFilter, so no
+// rotation can slip in between check and delete; without it, Delete with
+// client.Record.Manageable as its condition. The server's equality match
+// compares hashes, which tells a timing attacker nothing about the token.
+func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) error {
 	if tokenHash == "" {
 		return errMismatch
 	}
@@ -540,19 +532,32 @@ func (s *Store) DeleteIfTokenHash(ctx context.Context, id, tokenHash string) err
 	}
 	if !s.assertion.Load() {
 		return s.Delete(ctx, id, func(r client.Record) error {
-			if !sameSecret(r.RegistrationTokenHash, tokenHash) {
+			if !r.Manageable(tokenHash, now) {
 				return errMismatch
 			}
 			return nil
 		})
 	}
 	err := s.deleteIf(ctx, id, func() (*assertionControl, error) {
-		return newEqualityAssertion(schema.AttrRegistrationTokenHash, tokenHash), nil
+		return newAssertionControl(manageableFilter(tokenHash, now))
 	})
 	if errors.Is(err, errLostRace) {
 		return errMismatch
 	}
 	return err
+}
+
+// manageableFilter is client.Record.Manageable as an LDAP filter: the
+// token is the current one, or the previous one before its expiry; the
+// entry is not disabled and not past its own expiry. Times are stored to
+// the second, so "after now" is "at or after the next second".
+func manageableFilter(tokenHash string, now time.Time) string {
+	later := now.UTC().Truncate(time.Second).Add(time.Second).Format(timeLayout)
+	h := ldap.EscapeFilter(tokenHash)
+	return "(&(|(" + schema.AttrRegistrationTokenHash + "=" + h + ")" +
+		"(&(" + schema.AttrPreviousTokenHash + "=" + h + ")(" + schema.AttrPreviousTokenExpiresAt + ">=" + later + ")))" +
+		"(!(" + schema.AttrDisabled + "=TRUE))" +
+		"(|(!(" + schema.AttrExpiresAt + "=*))(" + schema.AttrExpiresAt + ">=" + later + ")))"
 }
 
 // deleteIf sends one Delete, with guard's assertion when the server
@@ -652,65 +657,13 @@ func (s *Store) compareSecret(ctx context.Context, id, secret string) (bool, err
 // listFilter builds the search filter for q, every value escaped.
 func listFilter(q store.Query) string {
 	filter := "(objectClass=" + schema.ClassClient + ")"
-	for _, f := range [][2]string{{schema.AttrOwnerSubject, q.OwnerSubject}, {schema.AttrOwnerTokenID, q.OwnerTokenID}} {
+	for _, f := range [][2]string{{schema.AttrOwnerIssuer, q.OwnerIssuer}, {schema.AttrOwnerSubject, q.OwnerSubject},
+		{schema.AttrOwnerTokenID, q.OwnerTokenID}} {
 		if f[1] != "" {
 			filter += "(" + f[0] + "=" + ldap.EscapeFilter(f[1]) + ")"
 		}
 	}
 	return "(&" + filter + ")"
-}
-
-// List implements store.Store. Directories do not sort without the
-// server-side sorting control, which not all of them offer, so List reads
-// every match (paged) and sorts here.
-func (s *Store) List(ctx context.Context, q store.Query) ([]client.Record, error) {
-	req := ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases,
-		0, 0, false, listFilter(q), s.layout.attrs(decodedAttrs), nil)
-	var res *ldap.SearchResult
-	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
-		res, err = s.searchPaged(conn, req)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ldapstore: list: %w", err)
-	}
-	var out []client.Record
-	for _, e := range res.Entries {
-		r, _, err := s.decodeEntry(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b client.Record) int { return strings.Compare(a.ID, b.ID) })
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
-	}
-	return out, nil
-}
-
-// searchPaged reads every page of req (RFC 2696) on one connection,
-// counting each page after the first as a round trip of its own (do counts
-// the first).
-func (s *Store) searchPaged(conn *ldap.Conn, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
-	paging := ldap.NewControlPaging(pageSize)
-	req.Controls = []ldap.Control{paging}
-	all := &ldap.SearchResult{}
-	for page := 0; ; page++ {
-		res, err := conn.Search(req)
-		if page > 0 {
-			s.metrics.observe(opSearch, err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		all.Entries = append(all.Entries, res.Entries...)
-		next, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if !ok || len(next.Cookie) == 0 {
-			return all, nil
-		}
-		paging.SetCookie(next.Cookie)
-	}
 }
 
 // Ping implements store.Store by reading the base entry, which proves the

@@ -55,9 +55,10 @@ type Spec struct {
 	Scopes  []string
 }
 
-// OwnerCounter counts the clients a caller has registered; the store
-// provides it (store.List with an owner query).
-type OwnerCounter func(ctx context.Context, issuer, subject string) (int, error)
+// OwnerCounter counts the clients a caller has registered, counting no
+// further than limit; the store provides it (store.Count with an owner
+// query), so the cost is bounded by the limit, not by the caller's clients.
+type OwnerCounter func(ctx context.Context, issuer, subject string, limit int) (int, error)
 
 // Option configures Build.
 type Option func(*builder)
@@ -128,7 +129,8 @@ func scoped(s Spec, p Policy) Policy {
 }
 
 // Check implements Policy. Requests without a token principal (open
-// registration, RFC 7592 updates) never match a selection.
+// registration, and updates of clients registered that way) never match a
+// selection; updates of the others match as their registration did.
 func (w whenPolicy) Check(ctx context.Context, r Request) error {
 	p := r.Principal
 	if p == nil || len(w.issuers) > 0 && !slices.Contains(w.issuers, p.Issuer) || !p.HasAnyScope(w.scopes) {

@@ -25,7 +25,7 @@ var developer = &iat.Principal{Issuer: "https://as.example.com", Subject: "dev-1
 	Claims: map[string]any{"department": "payments"}}
 
 func TestPolicies(t *testing.T) {
-	counter := func(_ context.Context, issuer, subject string) (int, error) {
+	counter := func(_ context.Context, issuer, subject string, _ int) (int, error) {
 		if subject == "dev-1" {
 			return 3, nil
 		}
@@ -126,7 +126,9 @@ func TestBuildReportsEveryBadSpec(t *testing.T) {
 }
 
 func TestMaxClientsStoreDown(t *testing.T) {
-	down := func(context.Context, string, string) (int, error) { return 0, errors.New("ldap: connection refused") }
+	down := func(context.Context, string, string, int) (int, error) {
+		return 0, errors.New("ldap: connection refused")
+	}
 	chain, err := Build([]Spec{{Kind: KindMaxClientsPerOwner, Max: 5}}, WithOwnerCounter(down))
 	if err != nil {
 		t.Fatal(err)

@@ -18,8 +18,9 @@ import (
 //	operation  string  "register" or "update"
 //	client_id  string  empty on register
 //	metadata   map     the validated metadata as its canonical JSON object
-//	principal  map     issuer, subject, client_id, scopes (list), claims (map);
-//	                   empty for open registration and RFC 7592 updates
+//	principal  map     issuer, subject, client_id, scopes (list), claims (map)
+//	                   of the token that registered the client (on update
+//	                   too); empty for open registration
 //
 // Example: only callers with dcr:admin may register client_credentials clients:
 //

@@ -34,12 +34,12 @@ func (p maxClients) Check(ctx context.Context, r Request) error {
 	if r.Operation != "register" || r.Principal == nil {
 		return nil
 	}
-	n, err := p.count(ctx, r.Principal.Issuer, r.Principal.Subject)
+	n, err := p.count(ctx, r.Principal.Issuer, r.Principal.Subject, p.max)
 	if err != nil {
 		return oauth.ErrTemporarilyUnavailable.WithDescription("the client directory cannot be reached").WithCause(err)
 	}
 	if n >= p.max {
-		return refusal(oauth.ErrAccessDenied, p.name, "this caller already has %d registered clients, the most allowed", n)
+		return refusal(oauth.ErrAccessDenied, p.name, "this caller already has %d registered clients, the most allowed", p.max)
 	}
 	return nil
 }

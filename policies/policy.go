@@ -17,13 +17,15 @@ type Request struct {
 	Operation string
 	// ClientID is empty on register.
 	ClientID string
-	// Principal is the initial access token's caller on register; nil for
-	// open registration and for updates, which are authorized by the
-	// registration access token instead.
+	// Principal is the caller whose initial access token registered the
+	// client: on register the token presented, on update the owner kept on
+	// the client, so that an update is judged as its registration was and
+	// cannot obtain what that caller would have been refused. nil for open
+	// registration.
 	Principal *iat.Principal
-	// Statement is the verified software statement (RFC 7591 §2.3) of a
-	// registration that sent one; nil otherwise.
-	Statement *iat.Statement
+	// Statement is the verified software statement (RFC 7591 §2.3) of the
+	// request, or on update the one the client keeps; nil when none.
+	Statement *client.Statement
 	// Metadata is the validated metadata; policies may change it.
 	Metadata *client.Metadata
 }

@@ -20,12 +20,10 @@ type SoftwareStatement struct {
 	Issuers []string
 }
 
-// Check implements Policy. Updates are not judged: RFC 7592 lets the
-// statement be omitted there, and the client was vetted on register.
+// Check implements Policy. An update is judged by the statement it sends
+// or, when it sends none (RFC 7592 lets it be omitted), by the one the
+// client was registered with.
 func (p SoftwareStatement) Check(_ context.Context, r Request) error {
-	if r.Operation != "register" {
-		return nil
-	}
 	if r.Statement == nil {
 		return oauth.ErrInvalidSoftwareStatement.WithDescription("a software statement is required to register here")
 	}

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/dcrgate/dcrgate/iat"
+	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/oauth"
 	"github.com/dcrgate/dcrgate/policies"
 )
 
 func TestSoftwareStatementPolicy(t *testing.T) {
-	st := &iat.Statement{Issuer: "https://sw.example.test"}
+	st := &client.Statement{Issuer: "https://sw.example.test"}
 	tests := []struct {
 		name string
 		p    policies.SoftwareStatement
@@ -20,7 +20,8 @@ func TestSoftwareStatementPolicy(t *testing.T) {
 		{name: "ok/statement present", r: policies.Request{Operation: "register", Statement: st}},
 		{name: "ok/from an accepted issuer", p: policies.SoftwareStatement{Issuers: []string{st.Issuer}},
 			r: policies.Request{Operation: "register", Statement: st}},
-		{name: "ok/updates are not judged", r: policies.Request{Operation: "update"}},
+		{name: "ok/update keeps its statement", r: policies.Request{Operation: "update", Statement: st}},
+		{name: "fail/update without statement", r: policies.Request{Operation: "update"}, want: oauth.ErrInvalidSoftwareStatement},
 		{name: "fail/no statement", r: policies.Request{Operation: "register"}, want: oauth.ErrInvalidSoftwareStatement},
 		{name: "fail/other issuer", p: policies.SoftwareStatement{Issuers: []string{"https://other.test"}},
 			r: policies.Request{Operation: "register", Statement: st}, want: oauth.ErrUnapprovedSoftwareStatement},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
@@ -52,13 +53,19 @@ func (s *Service) requiredScopes(issuer string) []string {
 	return s.opts.RequiredScopes
 }
 
-// checkRegistrationToken is run on the stored record inside every management
-// operation, so the token is checked against the same revision that is written.
-func checkRegistrationToken(r client.Record, bearer string) error {
-	if !credentials.TokenMatches(bearer, r.RegistrationTokenHash) {
-		return errWrongToken
+// authenticate is RFC 7592 §2's check of the registration access token, run
+// on the stored record inside every management operation, before anything
+// else is looked at, so the token is checked against the same revision
+// that is written and no caller learns anything about a client it cannot
+// manage. The token must be the client's current one, or the previous one
+// within its grace period (Management.RotationGracePeriod), and the client
+// active; anything else is the same error as an unknown client.
+func authenticate(r client.Record, tokenHash string, now time.Time) (client.TokenMatch, error) {
+	match := r.MatchToken(tokenHash, now)
+	if match == client.NoTokenMatch || !r.Active(now) {
+		return client.NoTokenMatch, errWrongToken
 	}
-	return nil
+	return match, nil
 }
 
 // requireManagement guards the RFC 7592 operations.

@@ -1,13 +1,15 @@
 package registration
 
 import (
-	"context"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
-	"github.com/dcrgate/dcrgate/store"
 )
+
+// maxRetainedSecrets bounds the secrets kept besides the current one, so a
+// client that rotates on every GET cannot pile up userPassword values.
+const maxRetainedSecrets = 2
 
 // issued holds the clear-text credentials one call handed out; they exist
 // only in that call's response.
@@ -16,71 +18,100 @@ type issued struct {
 	token  string
 }
 
-// newSecret makes a fresh client secret current. The previous one is kept
-// for the retention period when "Retain Client Secret" is on, so clients
-// that have not yet picked up the new secret keep working; otherwise it
-// stops working at once.
-func (s *Service) newSecret(r *client.Record, now time.Time) (string, error) {
+// newSecret makes a fresh client secret current. The replaced one stays
+// accepted for the retention period when "Retain Client Secret" is on, and
+// in any case for the rotation grace period, so that a client whose answer
+// is lost keeps working with the secret it has; unless keepReplaced is
+// false: a caller that came with its previous token never received the
+// replaced secret, which came in the answer it lost.
+func (s *Service) newSecret(r *client.Record, now time.Time, keepReplaced bool) (string, error) {
 	secret := credentials.NewSecret()
 	hash, err := s.hasher.Hash(secret)
 	if err != nil {
 		return "", err
 	}
-	var keep []client.SecretHash
-	if old := r.CurrentSecret(); old != "" && s.opts.Management.RetainClientSecret {
-		keep = append(keep, client.SecretHash{Hash: old, ExpiresAt: now.Add(s.opts.Management.ClientSecretRetentionPeriod).Truncate(time.Second)})
+	var kept []client.SecretHash
+	if old, keepFor := r.CurrentSecret(), s.secretKeepPeriod(); old != "" && keepReplaced && keepFor > 0 {
+		kept = append(kept, client.SecretHash{Hash: old, ExpiresAt: now.Add(keepFor).Truncate(time.Second)})
 	}
 	if len(r.Secrets) > 1 {
-		keep = append(keep, r.Secrets[1:]...)
+		kept = append(kept, r.Secrets[1:]...)
 	}
-	r.Secrets = append([]client.SecretHash{{Hash: hash}}, keep...)
+	r.Secrets = append([]client.SecretHash{{Hash: hash}}, kept[:min(len(kept), maxRetainedSecrets)]...)
 	return secret, nil
 }
 
-// newToken replaces the registration access token; the old one stops working
-// with this write (RFC 7592 §3: the client must use the new one).
-func newToken(r *client.Record) string {
+// secretKeepPeriod is how long a replaced secret stays accepted.
+func (s *Service) secretKeepPeriod() time.Duration {
+	m := s.opts.Management
+	if m.RetainClientSecret {
+		return max(m.ClientSecretRetentionPeriod, m.RotationGracePeriod)
+	}
+	return m.RotationGracePeriod
+}
+
+// newToken replaces the registration access token (RFC 7592 §3: the client
+// must use the new one). The token the caller came with becomes the
+// previous one for the grace period, in case this answer never reaches it;
+// a caller that came with the previous token never received the one now
+// replaced, so its own token stays the previous one, its grace not
+// extended.
+func (s *Service) newToken(r *client.Record, now time.Time, match client.TokenMatch) string {
 	token := credentials.NewRegistrationToken()
+	grace := s.opts.Management.RotationGracePeriod
+	if match == client.CurrentTokenMatch && grace > 0 && r.RegistrationTokenHash != "" {
+		r.PreviousToken = client.PreviousToken{Hash: r.RegistrationTokenHash, ExpiresAt: now.Add(grace).Truncate(time.Second)}
+	}
 	r.RegistrationTokenHash = credentials.HashToken(token)
 	return token
 }
 
-// pruneRetained drops retained secrets whose retention period has ended.
-// Expiry is enforced on every write of the entry; between writes an AS that
-// binds must also honour dcrgate's recorded expiry (see docs).
-func pruneRetained(r *client.Record, now time.Time) {
-	if len(r.Secrets) < 2 {
-		return
-	}
-	kept := r.Secrets[:1]
-	for _, sh := range r.Secrets[1:] {
-		if sh.ExpiresAt.After(now) {
-			kept = append(kept, sh)
+// settle drops, before a write, what no longer needs keeping: retained
+// secrets whose time is up, a previous token past its grace, and — once a
+// caller proves with the current token that it received the last answer —
+// the previous token and the secrets kept in case that answer was lost
+// (unless "Retain Client Secret" keeps them anyway). Expiry is enforced on
+// every write of the entry; between writes an AS that binds must honour
+// dcrgate's recorded expiry, and the reaper removes them (see docs).
+func (s *Service) settle(r *client.Record, now time.Time, match client.TokenMatch) {
+	if len(r.Secrets) > 1 {
+		kept := []client.SecretHash{r.Secrets[0]}
+		for _, sh := range r.Secrets[1:] {
+			if sh.ExpiresAt.After(now) {
+				kept = append(kept, sh)
+			}
 		}
+		r.Secrets = kept
 	}
-	r.Secrets = kept
+	received := match == client.CurrentTokenMatch && r.PreviousToken.Hash != ""
+	if received && !s.opts.Management.RetainClientSecret && len(r.Secrets) > 1 {
+		r.Secrets = r.Secrets[:1]
+	}
+	if received || !r.PreviousToken.ValidAt(now) {
+		r.PreviousToken = client.PreviousToken{}
+	}
 }
 
 // refreshCredentials applies the management rotation options to a record
-// being read or updated: public clients hold no secret; a client that
-// became confidential gets one; otherwise the secret and the token are
-// rotated as configured.
-func (s *Service) refreshCredentials(r *client.Record, now time.Time) (issued, error) {
+// being read or updated by a caller whose token matched as match: public
+// clients hold no secret; a client that became confidential gets one;
+// otherwise the secret and the token are rotated as configured.
+func (s *Service) refreshCredentials(r *client.Record, now time.Time, match client.TokenMatch) (issued, error) {
 	var out issued
-	pruneRetained(r, now)
+	s.settle(r, now, match)
 	m := s.opts.Management
 	switch {
 	case !r.Metadata.IsConfidential():
 		r.Secrets, r.SecretExpiresAt = nil, time.Time{}
 	case r.CurrentSecret() == "" || m.RotateClientSecret:
-		secret, err := s.newSecret(r, now)
+		secret, err := s.newSecret(r, now, match != client.PreviousTokenMatch)
 		if err != nil {
 			return issued{}, err
 		}
 		out.secret = secret
 	}
 	if m.RotateRegistrationAccessToken {
-		out.token = newToken(r)
+		out.token = s.newToken(r, now, match)
 	}
 	return out, nil
 }
@@ -89,31 +120,4 @@ func (s *Service) refreshCredentials(r *client.Record, now time.Time) (issued, e
 func (s *Service) rotatesOnRead() bool {
 	m := s.opts.Management
 	return m.RotateClientSecret || m.RotateRegistrationAccessToken
-}
-
-// blindUpdate reports whether an update of a client to md needs nothing
-// from the stored record: no presented secret to check against it, no old
-// secret to retain, and a secret outcome that does not depend on whether
-// the client had one (rotation on, or a public client, which has none).
-// Secrets retained from before retention was switched off end with such an
-// update.
-func (s *Service) blindUpdate(md client.Metadata, presentedSecret string) bool {
-	m := s.opts.Management
-	return presentedSecret == "" && !m.RetainClientSecret && (m.RotateClientSecret || !md.IsConfidential())
-}
-
-// replace applies an update for which blindUpdate holds: the credentials
-// are issued on a blank record, exactly as refreshCredentials would on the
-// stored one, and the store writes them guarded by the presented token's
-// hash; a wrong token is store.ErrNotFound, the same 401 as an unknown
-// client.
-func (s *Service) replace(ctx context.Context, tr store.TokenReplacer, clientID, bearer string, md client.Metadata) (client.Record, issued, error) {
-	fresh := client.Record{Metadata: md}
-	out, err := s.refreshCredentials(&fresh, s.now())
-	if err != nil {
-		return client.Record{}, issued{}, err
-	}
-	r, err := tr.ReplaceIfTokenHash(ctx, clientID, credentials.HashToken(bearer), store.Replacement{
-		Metadata: md, SecretHash: fresh.CurrentSecret(), TokenHash: fresh.RegistrationTokenHash})
-	return r, out, err
 }

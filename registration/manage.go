@@ -9,21 +9,23 @@ import (
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/oauth"
-	"github.com/dcrgate/dcrgate/policies"
 	"github.com/dcrgate/dcrgate/store"
 )
 
 // Read answers an RFC 7592 §2.1 read request. With rotation configured it is
 // a write: the response carries the new secret and token, and the old ones
-// stop working at once.
+// stop working once the grace period ends or the new token is first used.
 func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registration, error) {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if err := s.requireManagement(clientID, bearer); err != nil {
 		return Registration{}, err
 	}
+	tokenHash := credentials.HashToken(bearer)
 	if !s.rotatesOnRead() {
 		r, err := s.store.Get(ctx, clientID)
 		if err == nil {
-			err = checkRegistrationToken(r, bearer)
+			_, err = authenticate(r, tokenHash, s.now())
 		}
 		if err != nil {
 			return Registration{}, managementError(err)
@@ -32,11 +34,12 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 	}
 	var out issued
 	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
-		if err := checkRegistrationToken(r, bearer); err != nil {
+		now := s.now()
+		match, err := authenticate(r, tokenHash, now)
+		if err != nil {
 			return r, err
 		}
-		var err error
-		out, err = s.refreshCredentials(&r, s.now())
+		out, err = s.refreshCredentials(&r, now, match)
 		return r, err
 	})
 	if err != nil {
@@ -46,52 +49,69 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 }
 
 // Update answers an RFC 7592 §2.2 update request: a full replacement of the
-// metadata, so omitted fields return to their defaults.
+// metadata, so omitted fields return to their defaults. The registration
+// access token is checked first, on the stored record; only then is the
+// body judged — by the policies as the client's owner, within its software
+// statement — so a caller with a wrong token learns nothing, and an update
+// can never obtain what the registration would have been refused.
 func (s *Service) Update(ctx context.Context, clientID, bearer string, body []byte) (Registration, error) {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if err := s.requireManagement(clientID, bearer); err != nil {
 		return Registration{}, err
 	}
-	md, req, err := s.validMetadata(ctx, body, policies.Request{Operation: string(OpUpdate), ClientID: clientID})
-	if err != nil {
-		return Registration{}, err
-	}
-	if err := checkUpdateRequest(clientID, req); err != nil {
-		return Registration{}, err
-	}
-	r, out, err := s.update(ctx, clientID, bearer, md, req.ClientSecret)
+	tokenHash := credentials.HashToken(bearer)
+	var out issued
+	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
+		now := s.now()
+		match, err := authenticate(r, tokenHash, now)
+		if err != nil {
+			return r, err
+		}
+		if err := s.replaceMetadata(ctx, &r, body); err != nil {
+			return r, err
+		}
+		out, err = s.refreshCredentials(&r, now, match)
+		return r, err
+	})
 	if err != nil {
 		return Registration{}, managementError(err)
 	}
 	return s.present(r, out), nil
 }
 
-// update writes the new metadata and the credentials the options call for:
-// in one token-guarded write when nothing in it depends on the stored
-// record and the store offers that (store.TokenReplacer), else as a
-// read-modify-write that checks the token on the revision it writes.
-func (s *Service) update(ctx context.Context, clientID, bearer string, md client.Metadata, secret string) (client.Record, issued, error) {
-	if tr, ok := s.store.(store.TokenReplacer); ok && s.blindUpdate(md, secret) {
-		return s.replace(ctx, tr, clientID, bearer, md)
+// replaceMetadata judges an update body for the client r and, if it
+// passes, makes it r's metadata and software statement: the statement it
+// sends, else the one r keeps, fixes what it claims; the policies judge it
+// as r's owner; RFC 7592 §2.2's rules on the body apply; and a client_secret
+// it carries must be the current one.
+func (s *Service) replaceMetadata(ctx context.Context, r *client.Record, body []byte) error {
+	body, stmt, err := s.withStatement(ctx, body, r.Statement)
+	if err != nil {
+		return err
 	}
-	var out issued
-	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
-		if err := checkRegistrationToken(r, bearer); err != nil {
-			return r, err
-		}
-		if err := s.checkPresentedSecret(ctx, r, secret); err != nil {
-			return r, err
-		}
-		r.Metadata = md
-		var err error
-		out, err = s.refreshCredentials(&r, s.now())
-		return r, err
-	})
-	return r, out, err
+	md, req, err := s.validMetadata(ctx, body, s.policyRequest(OpUpdate, r.ID, principalOf(r.Owner), stmt))
+	if err != nil {
+		return err
+	}
+	if err := checkUpdateRequest(r.ID, req); err != nil {
+		return err
+	}
+	if err := checkGrantedScopes(md, stmt); err != nil {
+		return err
+	}
+	if err := s.checkPresentedSecret(ctx, *r, req.ClientSecret); err != nil {
+		return err
+	}
+	r.Metadata, r.Statement = md, stmt
+	return nil
 }
 
 // Delete answers an RFC 7592 §2.3 delete request. When "Allow Client Delete"
 // is off the method is refused with 405, as §2.3 suggests.
 func (s *Service) Delete(ctx context.Context, clientID, bearer string) error {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if err := s.requireManagement(clientID, bearer); err != nil {
 		return err
 	}
@@ -99,7 +119,7 @@ func (s *Service) Delete(ctx context.Context, clientID, bearer string) error {
 		return oauth.ErrMethodNotAllowed.WithDescription("clients may not delete their registration here").
 			WithAllow(strings.Join([]string{http.MethodGet, http.MethodPut}, ", "))
 	}
-	err := s.deleteWithToken(ctx, clientID, bearer)
+	err := s.deleteWithToken(ctx, clientID, credentials.HashToken(bearer))
 	if err == nil {
 		s.logger.InfoContext(ctx, "client deleted", "client_id", clientID)
 	}
@@ -143,13 +163,15 @@ func (s *Service) checkPresentedSecret(ctx context.Context, r client.Record, sec
 	return nil
 }
 
-// deleteWithToken deletes the client if bearer is its registration access
-// token, in one guarded operation where the store offers it.
-func (s *Service) deleteWithToken(ctx context.Context, clientID, bearer string) error {
+// deleteWithToken deletes the client if tokenHash may manage it, in one
+// guarded operation where the store offers it.
+func (s *Service) deleteWithToken(ctx context.Context, clientID, tokenHash string) error {
+	now := s.now()
 	if td, ok := s.store.(store.TokenDeleter); ok {
-		return td.DeleteIfTokenHash(ctx, clientID, credentials.HashToken(bearer))
+		return td.DeleteIfManageable(ctx, clientID, tokenHash, now)
 	}
 	return s.store.Delete(ctx, clientID, func(r client.Record) error {
-		return checkRegistrationToken(r, bearer)
+		_, err := authenticate(r, tokenHash, now)
+		return err
 	})
 }

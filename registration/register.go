@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -19,19 +20,25 @@ const idAttempts = 3
 
 // Register creates a client from an RFC 7591 §3.1 registration request.
 func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Registration, error) {
+	caller := ctx
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	principal, err := s.authorizeRegistration(ctx, bearer)
 	if err != nil {
 		return Registration{}, err
 	}
-	owner := ownerOf(principal)
-	if err := s.checkTokenQuota(ctx, owner); err != nil {
-		return Registration{}, err
-	}
-	body, stmt, err := s.applyStatement(ctx, body)
+	owner, err := ownerOf(principal)
 	if err != nil {
 		return Registration{}, err
 	}
-	md, _, err := s.validMetadata(ctx, body, policies.Request{Operation: string(OpRegister), Principal: principal, Statement: stmt})
+	if err := s.checkTokenQuota(ctx, owner); err != nil {
+		return Registration{}, err
+	}
+	body, stmt, err := s.withStatement(ctx, body, nil)
+	if err != nil {
+		return Registration{}, err
+	}
+	md, _, err := s.validMetadata(ctx, body, s.policyRequest(OpRegister, "", principal, stmt))
 	if err != nil {
 		return Registration{}, err
 	}
@@ -39,7 +46,7 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 		return Registration{}, err
 	}
 	now := s.now()
-	rec := client.Record{Metadata: md, IssuedAt: now.Truncate(time.Second), Owner: owner}
+	rec := client.Record{Metadata: md, IssuedAt: now.Truncate(time.Second), Owner: owner, Statement: stmt}
 	out, err := s.issueCredentials(&rec, now)
 	if err != nil {
 		return Registration{}, err
@@ -47,12 +54,28 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if rec.ID, err = s.create(ctx, rec); err != nil {
 		return Registration{}, storeError(err)
 	}
-	if err := s.enforceTokenQuota(ctx, owner, rec.ID); err != nil {
+	rec.Revision = 1
+	if err := s.enforceTokenQuota(ctx, rec); err != nil {
 		return Registration{}, err
 	}
-	rec.Revision = 1
+	if err := s.deliverable(caller, rec); err != nil {
+		return Registration{}, err
+	}
 	s.logger.InfoContext(ctx, "client registered", "client_id", rec.ID, "owner", rec.Owner.Subject)
 	return s.present(rec, out), nil
+}
+
+// deliverable withdraws a registration whose caller has gone (its request
+// was cancelled: the connection closed) before the answer could be sent:
+// nobody would ever hold its credentials, yet it would count against the
+// caller's quotas. A deadline of dcrgate's own is no such sign: the caller
+// is still there to receive the client.
+func (s *Service) deliverable(caller context.Context, rec client.Record) error {
+	if caller.Err() == nil {
+		return nil
+	}
+	s.orphans.later(rec)
+	return oauth.ErrTemporarilyUnavailable.WithDescription("the request was cancelled before the client could be returned").WithCause(caller.Err())
 }
 
 // issueCredentials gives a new record its secret (confidential clients)
@@ -61,22 +84,29 @@ func (s *Service) issueCredentials(rec *client.Record, now time.Time) (issued, e
 	var out issued
 	if rec.Metadata.IsConfidential() {
 		var err error
-		if out.secret, err = s.newSecret(rec, now); err != nil {
+		if out.secret, err = s.newSecret(rec, now, false); err != nil {
 			return issued{}, oauth.From(err)
 		}
 	}
 	if s.opts.Management.Enabled {
-		out.token = newToken(rec)
+		out.token = s.newToken(rec, now, client.NoTokenMatch)
 	}
 	return out, nil
 }
 
-// create stores rec under a fresh client ID and returns the ID.
+// create stores rec under a fresh client ID and returns the ID. A Create
+// whose outcome is unknown (the directory stopped answering while it was
+// in flight) may still be applied: it is handed to the orphans, which
+// remove it once the directory answers, since its caller is told it failed.
 func (s *Service) create(ctx context.Context, rec client.Record) (string, error) {
 	var err error
 	for range idAttempts {
 		rec.ID = credentials.NewClientID()
-		if err = s.store.Create(ctx, rec); !errors.Is(err, store.ErrAlreadyExists) {
+		err = s.store.Create(ctx, rec)
+		if errors.Is(err, store.ErrUnavailable) {
+			s.orphans.later(rec)
+		}
+		if !errors.Is(err, store.ErrAlreadyExists) {
 			return rec.ID, err
 		}
 	}
@@ -105,6 +135,11 @@ func (s *Service) validMetadata(ctx context.Context, body []byte, pr policies.Re
 	return md, req, nil
 }
 
+// policyRequest is what the policies judge, before the metadata is added.
+func (s *Service) policyRequest(op Operation, clientID string, principal *iat.Principal, stmt *client.Statement) policies.Request {
+	return policies.Request{Operation: string(op), ClientID: clientID, Principal: principal, Statement: stmt}
+}
+
 // present builds the client information response for a stored record.
 func (s *Service) present(r client.Record, out issued) Registration {
 	reg := Registration{
@@ -122,12 +157,35 @@ func (s *Service) present(r client.Record, out issued) Registration {
 	return reg
 }
 
-// ownerOf is who registers: the token's issuer and subject, and the
-// token's ID (its jti, or the SHA-256 of an opaque token), by which
-// registrations per token are counted.
-func ownerOf(p *iat.Principal) client.Owner {
+// ownerOf is who registers: the initial access token's principal — its
+// issuer and subject, its ID (jti, or the SHA-256 of an opaque token) by
+// which registrations per token are counted, and the client, scopes and
+// claims the policies judge, now and on every later update.
+func ownerOf(p *iat.Principal) (client.Owner, error) {
 	if p == nil {
-		return client.Owner{}
+		return client.Owner{}, nil
 	}
-	return client.Owner{Issuer: p.Issuer, Subject: p.Subject, TokenID: p.TokenID}
+	o := client.Owner{Issuer: p.Issuer, Subject: p.Subject, TokenID: p.TokenID, ClientID: p.ClientID, Scopes: p.Scopes}
+	if len(p.Claims) > 0 {
+		claims, err := json.Marshal(p.Claims)
+		if err != nil {
+			return client.Owner{}, oauth.ErrInvalidToken.WithDescription("the initial access token's claims cannot be kept").WithCause(err)
+		}
+		o.Claims = claims
+	}
+	return o, nil
+}
+
+// principalOf is the principal the policies judge an update of a client
+// owned by o with: the caller that registered it. nil for a client
+// registered openly, without a token.
+func principalOf(o client.Owner) *iat.Principal {
+	if o.Issuer == "" && o.Subject == "" && o.TokenID == "" {
+		return nil
+	}
+	p := &iat.Principal{Issuer: o.Issuer, Subject: o.Subject, TokenID: o.TokenID, ClientID: o.ClientID, Scopes: o.Scopes}
+	if len(o.Claims) > 0 && json.Unmarshal(o.Claims, &p.Claims) != nil {
+		p.Claims = nil // an unreadable claim makes a rule that reads it fail closed
+	}
+	return p
 }

@@ -5,6 +5,7 @@
 package registration
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -35,6 +36,10 @@ type Options struct {
 	Metadata client.Options
 	// ClientURI builds the registration_client_uri for a client ID.
 	ClientURI func(clientID string) string
+	// RequestTimeout bounds each use case as a whole, token check and every
+	// directory round trip included, so that no caller waits on a stalled
+	// directory for longer than this plus the time to answer; 0 = none.
+	RequestTimeout time.Duration
 }
 
 // Management holds the RFC 7592 options.
@@ -45,6 +50,12 @@ type Management struct {
 	AllowClientDelete             bool
 	RetainClientSecret            bool
 	ClientSecretRetentionPeriod   time.Duration
+	// RotationGracePeriod is how long a rotated registration access token,
+	// and for confidential clients the rotated secret, stay accepted, so
+	// that an answer lost on its way (a directory stall, a dropped
+	// connection) never locks a client out. The previous token stops
+	// working as soon as the new one is first used; 0 = at once.
+	RotationGracePeriod time.Duration
 }
 
 // Service runs the use cases against a store.
@@ -56,6 +67,7 @@ type Service struct {
 	opts     Options
 	now      func() time.Time
 	logger   *slog.Logger
+	orphans  *orphans
 }
 
 // Option customises a Service.
@@ -85,7 +97,21 @@ func New(st store.Store, tokens iat.Validator, hasher credentials.Hasher, opts O
 	for _, o := range options {
 		o(s)
 	}
+	s.orphans = newOrphans(st, s.logger, opts.RequestTimeout)
 	return s
+}
+
+// Close stops the background removal of registrations answered with an
+// error (see orphans); those still pending are logged.
+func (s *Service) Close() { s.orphans.close() }
+
+// bounded gives one use case its deadline (Options.RequestTimeout), shared
+// by every stage: token validation, each directory round trip, retries.
+func (s *Service) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.opts.RequestTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.opts.RequestTimeout)
 }
 
 // Registration is a client as answered to its developer: the RFC 7591 §3.2.1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -17,36 +18,48 @@ type StatementVerifier interface {
 	Verify(ctx context.Context, statement string) (iat.Statement, error)
 }
 
-// jwtOnlyClaims are the statement's own JWT claims, not client metadata.
-var jwtOnlyClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "software_statement"}
+// jwtOnlyClaims are the statement's own JWT claims and the members only the
+// server sets (RFC 7591 §3.2.1): not client metadata, so never taken from a
+// statement — a client_id claim must not rename the client an update is for.
+var jwtOnlyClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "software_statement",
+	"client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at",
+	"registration_access_token", "registration_client_uri"}
 
-// applyStatement verifies the request's software statement, if any, and
-// returns the body the metadata is read from: the issuer's defaults, then
-// the request's members, then the statement's claims, each overriding the
-// last (RFC 7591 §2.3: statement values take precedence). Everything then
-// goes through the one decode/normalise/policy path. A body that is not a
-// JSON object, or whose software_statement is not a string, is returned
-// unchanged for that path to refuse with its usual error.
-func (s *Service) applyStatement(ctx context.Context, body []byte) ([]byte, *iat.Statement, error) {
+// withStatement returns the body the metadata is read from and the
+// software statement that governs it: the one the request carries,
+// verified, or else kept, the one the client was registered with (an
+// RFC 7592 update need not send it again, and must not escape it). The
+// body becomes the issuer's defaults, then the request's members, then the
+// statement's claims, each overriding the last (RFC 7591 §2.3: statement
+// values take precedence). Everything then goes through the one
+// decode/normalise/policy path. A body that is not a JSON object, or whose
+// software_statement is not a string, is returned unchanged for that path
+// to refuse with its usual error.
+func (s *Service) withStatement(ctx context.Context, body []byte, kept *client.Statement) ([]byte, *client.Statement, error) {
 	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return body, kept, nil
+	}
 	var raw string
-	if json.Unmarshal(body, &members) != nil || json.Unmarshal(members["software_statement"], &raw) != nil || raw == "" {
+	if json.Unmarshal(members["software_statement"], &raw) == nil && raw != "" {
+		// The map above would hide duplicate members and bad types: the body
+		// must pass on its own first (required extensions may come later).
+		if _, err := client.Decode(body, optionalExtensions(s.opts.Metadata)); err != nil {
+			return nil, nil, err
+		}
+		st, err := s.verifyStatement(ctx, raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		if kept, err = s.keptStatement(st); err != nil {
+			return nil, nil, err
+		}
+	}
+	if kept == nil {
 		return body, nil, nil
 	}
-	// The map above would hide duplicate members and bad types: the body
-	// must pass on its own first (required extensions may come later).
-	if _, err := client.Decode(body, optionalExtensions(s.opts.Metadata)); err != nil {
-		return nil, nil, err
-	}
-	st, err := s.verifyStatement(ctx, raw)
-	if err != nil {
-		return nil, nil, err
-	}
-	merged, err := s.mergeStatement(members, st)
-	if err != nil {
-		return nil, nil, err
-	}
-	return merged, &st, nil
+	merged, err := mergeStatement(members, kept)
+	return merged, kept, err
 }
 
 func (s *Service) verifyStatement(ctx context.Context, raw string) (iat.Statement, error) {
@@ -66,25 +79,13 @@ func (s *Service) verifyStatement(ctx context.Context, raw string) (iat.Statemen
 	return st, nil
 }
 
-// mergeStatement layers defaults, request members and statement claims.
-// The statement's claims are decoded on their own first, so bad metadata
-// in them is the statement's fault (invalid_software_statement).
-func (s *Service) mergeStatement(members map[string]json.RawMessage, st iat.Statement) ([]byte, error) {
-	merged := map[string]json.RawMessage{}
-	if len(st.Defaults) > 0 {
-		if err := json.Unmarshal(st.Defaults, &merged); err != nil {
-			return nil, oauth.From(err)
-		}
-	}
-	for name, v := range members {
-		merged[name] = v
-	}
-	claims := map[string]any{}
-	for name, v := range st.Claims {
-		if v != nil && !slices.Contains(jwtOnlyClaims, name) {
-			claims[name] = v
-		}
-	}
+// keptStatement is what a client keeps of a verified statement: its
+// issuer, its metadata claims, the scopes its issuer grants and the
+// issuer's defaults. The claims are decoded on their own first, so bad
+// metadata in them is the statement's fault (invalid_software_statement).
+func (s *Service) keptStatement(st iat.Statement) (*client.Statement, error) {
+	claims := maps.Clone(st.Claims)
+	maps.DeleteFunc(claims, func(name string, v any) bool { return v == nil || slices.Contains(jwtOnlyClaims, name) })
 	data, err := json.Marshal(claims)
 	if err != nil {
 		return nil, oauth.From(err)
@@ -92,8 +93,20 @@ func (s *Service) mergeStatement(members map[string]json.RawMessage, st iat.Stat
 	if _, err := client.Decode(data, optionalExtensions(s.opts.Metadata)); err != nil {
 		return nil, oauth.ErrInvalidSoftwareStatement.WithDescription("in the software statement: %s", describe(err)).WithCause(err)
 	}
-	if err := json.Unmarshal(data, &merged); err != nil {
-		return nil, oauth.From(err)
+	return &client.Statement{Issuer: st.Issuer, Claims: data, Scopes: slices.Clone(st.Scopes), Defaults: st.Defaults}, nil
+}
+
+// mergeStatement layers the statement's defaults, the request's members
+// and the statement's claims; a request that asks for no scope gets the
+// scopes the statement's issuer grants.
+func mergeStatement(members map[string]json.RawMessage, st *client.Statement) ([]byte, error) {
+	merged := map[string]json.RawMessage{}
+	if err := overlay(merged, st.Defaults); err != nil {
+		return nil, err
+	}
+	maps.Copy(merged, members)
+	if err := overlay(merged, st.Claims); err != nil {
+		return nil, err
 	}
 	if _, asked := merged["scope"]; !asked && len(st.Scopes) > 0 {
 		merged["scope"], _ = json.Marshal(strings.Join(st.Scopes, " "))
@@ -101,9 +114,20 @@ func (s *Service) mergeStatement(members map[string]json.RawMessage, st iat.Stat
 	return json.Marshal(merged)
 }
 
+// overlay sets the members of the JSON object layer (if any) in merged.
+func overlay(merged map[string]json.RawMessage, layer json.RawMessage) error {
+	if len(layer) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(layer, &merged); err != nil {
+		return oauth.From(err)
+	}
+	return nil
+}
+
 // checkGrantedScopes keeps a client with a statement within the scopes its
 // issuer may grant, whichever part of the request asked for them.
-func checkGrantedScopes(md client.Metadata, st *iat.Statement) error {
+func checkGrantedScopes(md client.Metadata, st *client.Statement) error {
 	if st == nil || len(st.Scopes) == 0 {
 		return nil
 	}

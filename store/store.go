@@ -5,9 +5,7 @@ package store
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
@@ -34,90 +32,66 @@ type Store interface {
 	Get(ctx context.Context, id string) (client.Record, error)
 	// Update reads the record, applies fn and writes the result only if no
 	// other write happened in between, retrying fn on a lost race. fn may run
-	// more than once, so it must derive the new record from the one it is
-	// given. An error from fn aborts the update and is returned unchanged.
-	// The store bumps Revision; the returned record is what was written.
+	// more than once, also on a record the store remembers rather than one
+	// it has just read (the write is then guarded by that record's
+	// revision), so it must derive the new record from the one it is given
+	// and must not call the store. An error from fn aborts the update and is
+	// returned unchanged; a store that ran fn on a remembered record runs it
+	// again on the stored one before answering with its error. The store
+	// bumps Revision; the returned record is what was written.
 	Update(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error)
 	// Delete removes the record if cond, given the current record, returns
 	// nil; cond's error is returned unchanged. ErrNotFound when missing.
 	Delete(ctx context.Context, id string, cond func(client.Record) error) error
-	// List returns records matching q, ordered by ID.
-	List(ctx context.Context, q Query) ([]client.Record, error)
+	// Count returns how many records match q, counting no further than
+	// limit: an answer of limit means "limit or more". It never reads the
+	// records themselves, so its cost is bounded by limit however many
+	// match, and it stops when ctx ends.
+	Count(ctx context.Context, q Query, limit int) (int, error)
+	// Walk calls fn with every record matching q, in no particular order,
+	// holding one page of records at a time, so memory stays bounded
+	// however many match. fn may use the store. An error from fn ends the
+	// walk and is returned; ErrStopWalk ends it early without error.
+	Walk(ctx context.Context, q Query, fn func(client.Record) error) error
 	// Ping checks that the backend is reachable.
 	Ping(ctx context.Context) error
 	Close() error
 }
 
-// Query selects records for List. Zero values select everything.
+// ErrStopWalk ends a Walk early without an error.
+var ErrStopWalk = errors.New("store: stop walking")
+
+// Query selects records for Count and Walk. Zero values select
+// everything; the fields that are set must all match.
 type Query struct {
-	// OwnerSubject, when set, keeps only clients registered by this subject.
+	// OwnerIssuer and OwnerSubject keep only clients registered by this
+	// caller (the initial access token's issuer and subject).
+	OwnerIssuer  string
 	OwnerSubject string
-	// OwnerTokenID, when set, keeps only clients registered with this
-	// initial access token.
+	// OwnerTokenID keeps only clients registered with this initial access
+	// token.
 	OwnerTokenID string
-	// Limit caps the number of records; 0 means no limit.
-	Limit int
+}
+
+// Matches reports whether r passes q, for stores that filter in Go.
+func (q Query) Matches(r client.Record) bool {
+	return (q.OwnerIssuer == "" || r.Owner.Issuer == q.OwnerIssuer) &&
+		(q.OwnerSubject == "" || r.Owner.Subject == q.OwnerSubject) &&
+		(q.OwnerTokenID == "" || r.Owner.TokenID == q.OwnerTokenID)
 }
 
 // TokenDeleter is implemented by stores that can delete a client guarded by
-// its registration access token hash in one operation (ldapstore: one LDAP
+// its registration access token in one operation (ldapstore: one LDAP
 // Delete with the Assertion control), so no rotation can slip in between
-// the check and the delete. A mismatch is ErrNotFound.
+// the check and the delete. It deletes only a client that
+// client.Record.Manageable allows for tokenHash at now; any other answer is
+// ErrNotFound wrapping ErrTokenMismatch.
 type TokenDeleter interface {
-	DeleteIfTokenHash(ctx context.Context, id, tokenHash string) error
+	DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) error
 }
 
 // ErrTokenMismatch means the registration access token hash of a guarded
-// write differs from the stored one. Stores wrap it with ErrNotFound: to
-// the caller there is no such client for that token (RFC 7592 §2: no
-// oracle for which client IDs exist).
+// write differs from the stored ones, or the client may not be managed.
+// Stores wrap it with ErrNotFound: to the caller there is no such client
+// for that token (RFC 7592 §2: no oracle for which client IDs exist).
 var ErrTokenMismatch = errors.New("store: registration access token does not match")
-
-// TokenReplacer is implemented by stores that can apply an RFC 7592 §2.2
-// full replacement guarded by the registration access token hash without
-// reading the record first (ldapstore: one LDAP Modify with the Assertion,
-// Post-Read and Modify-Increment extensions). A missing client or another
-// token hash is ErrNotFound wrapping ErrTokenMismatch; nothing is written.
-// The returned record is the one stored, its Revision bumped.
-type TokenReplacer interface {
-	ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, rep Replacement) (client.Record, error)
-}
-
-// Replacement is everything an update writes when nothing in it depends on
-// the stored record: the new metadata and credentials. The owner, issue
-// time, expiry and disabled flag stay as stored.
-type Replacement struct {
-	Metadata client.Metadata
-	// SecretHash becomes the only secret; "" makes the client public: no
-	// secret and no secret expiry.
-	SecretHash string
-	// TokenHash, when set, replaces the registration access token hash.
-	TokenHash string
-}
-
-// Apply writes rep into r, as a TokenReplacer does in the store.
-func (rep Replacement) Apply(r *client.Record) {
-	r.Metadata = rep.Metadata
-	r.Secrets = nil
-	if rep.SecretHash != "" {
-		r.Secrets = []client.SecretHash{{Hash: rep.SecretHash}}
-	} else {
-		r.SecretExpiresAt = time.Time{}
-	}
-	if rep.TokenHash != "" {
-		r.RegistrationTokenHash = rep.TokenHash
-	}
-}
-
-// ReplaceFunc is the Update callback of ReplaceIfTokenHash for stores that
-// have no one-operation form: check the token hash in constant time, then
-// apply rep.
-func ReplaceFunc(tokenHash string, rep Replacement) func(client.Record) (client.Record, error) {
-	return func(r client.Record) (client.Record, error) {
-		if tokenHash == "" || subtle.ConstantTimeCompare([]byte(r.RegistrationTokenHash), []byte(tokenHash)) != 1 {
-			return r, fmt.Errorf("%w: %w", ErrNotFound, ErrTokenMismatch)
-		}
-		rep.Apply(&r)
-		return r, nil
-	}
-}

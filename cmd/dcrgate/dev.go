@@ -89,6 +89,7 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer gw.close()
 	gw.engine.GET(devJWKSPath, gin.WrapH(issuer.JWKSHandler()))
 	gw.engine.GET("/metrics", gin.WrapH(gw.telemetry))
 	gw.engine.GET("/healthz", gin.WrapH(gw.telemetry))

@@ -22,17 +22,7 @@ func buildPolicies(cfg []config.Policy, st store.Store) (policies.Chain, error) 
 
 // ownerCounter counts a caller's clients with the store's owner query.
 func ownerCounter(st store.Store) policies.OwnerCounter {
-	return func(ctx context.Context, issuer, subject string) (int, error) {
-		clients, err := st.List(ctx, store.Query{OwnerSubject: subject})
-		if err != nil {
-			return 0, err
-		}
-		n := 0
-		for _, c := range clients {
-			if c.Owner.Issuer == issuer {
-				n++
-			}
-		}
-		return n, nil
+	return func(ctx context.Context, issuer, subject string, limit int) (int, error) {
+		return st.Count(ctx, store.Query{OwnerIssuer: issuer, OwnerSubject: subject}, limit)
 	}
 }

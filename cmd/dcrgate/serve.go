@@ -60,6 +60,7 @@ func runServe(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	defer gw.close()
 	return listenAll(ctx, logger,
 		listener{"api", cfg.Listen, gw.engine},
 		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})

@@ -36,7 +36,11 @@ const realm = "dcrgate"
 type gateway struct {
 	engine    *gin.Engine
 	telemetry http.Handler
+	svc       *registration.Service
 }
+
+// close ends the gateway's background work.
+func (g *gateway) close() { g.svc.Close() }
 
 // newGateway wires the registration service and its HTTP faces.
 // reg is the registry every component reports to; /metrics serves it.
@@ -62,7 +66,7 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 		MaxBodyBytes:        cfg.Registration.MaxBodyBytes,
 		Realm:               realm,
 	}, svc, metrics.New(reg), logger)
-	return &gateway{engine: engine, telemetry: telemetryHandler(reg, st)}, nil
+	return &gateway{engine: engine, telemetry: telemetryHandler(reg, st), svc: svc}, nil
 }
 
 // newRegistry is the process's metrics registry (never the global one), with
@@ -95,9 +99,11 @@ func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Option
 			AllowClientDelete:             m.AllowClientDelete,
 			RetainClientSecret:            m.RetainClientSecret,
 			ClientSecretRetentionPeriod:   m.ClientSecretRetentionPeriod,
+			RotationGracePeriod:           m.RotationGracePeriod,
 		},
-		Metadata:  metadataOptions(cfg.Registration),
-		ClientURI: func(id string) string { return base + id },
+		Metadata:       metadataOptions(cfg.Registration),
+		ClientURI:      func(id string) string { return base + id },
+		RequestTimeout: cfg.LDAP.Timeout,
 	}, nil
 }
 

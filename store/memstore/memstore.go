@@ -5,13 +5,17 @@ package memstore
 
 import (
 	"context"
-	"slices"
-	"strings"
+	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/store"
 )
+
+// maxAttempts bounds Update's compare-and-swap loop, as in ldapstore.
+const maxAttempts = 5
 
 // Store keeps records in a map guarded by one mutex.
 type Store struct {
@@ -20,8 +24,8 @@ type Store struct {
 }
 
 var (
-	_ store.Store         = (*Store)(nil)
-	_ store.TokenReplacer = (*Store)(nil)
+	_ store.Store        = (*Store)(nil)
+	_ store.TokenDeleter = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -30,7 +34,7 @@ func New() *Store {
 }
 
 // tx runs fn under the lock, as dex's memory storage does: every method is one
-// short critical section, which makes Update trivially atomic.
+// short critical section.
 func (s *Store) tx(fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -45,7 +49,7 @@ func (s *Store) Create(_ context.Context, r client.Record) (err error) {
 			return
 		}
 		r.Revision = 1
-		s.clients[r.ID] = clone(r)
+		s.clients[r.ID] = r.Clone()
 	})
 	return err
 }
@@ -58,29 +62,50 @@ func (s *Store) Get(_ context.Context, id string) (r client.Record, err error) {
 			err = store.ErrNotFound
 			return
 		}
-		r = clone(stored)
+		r = stored.Clone()
 	})
 	return r, err
 }
 
-// Update implements store.Store. Holding the lock across fn means no write can
-// interleave, so fn runs exactly once here.
-func (s *Store) Update(_ context.Context, id string, fn func(client.Record) (client.Record, error)) (updated client.Record, err error) {
-	s.tx(func() {
-		old, ok := s.clients[id]
-		if !ok {
-			err = store.ErrNotFound
-			return
-		}
-		updated, err = fn(clone(old))
+// Update implements store.Store as compare-and-swap, like the directory:
+// fn runs outside the lock on a copy, and its result is written only if
+// the revision it saw is still the stored one. fn never holds the lock,
+// so however long it takes, other clients are not held up.
+func (s *Store) Update(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error) {
+	for range maxAttempts {
+		cur, err := s.Get(ctx, id)
 		if err != nil {
-			return
+			return client.Record{}, err
 		}
-		updated.ID = id
-		updated.Revision = old.Revision + 1
-		s.clients[id] = clone(updated)
+		next, err := fn(cur.Clone())
+		if err != nil {
+			return client.Record{}, err
+		}
+		next.ID, next.Revision = id, cur.Revision+1
+		if written, err := s.swap(cur.Revision, next); !errors.Is(err, errLostRace) {
+			return written, err
+		}
+	}
+	return client.Record{}, store.ErrConflict
+}
+
+var errLostRace = errors.New("memstore: revision changed")
+
+// swap writes next if the stored record is still at revision.
+func (s *Store) swap(revision uint64, next client.Record) (written client.Record, err error) {
+	s.tx(func() {
+		stored, ok := s.clients[next.ID]
+		switch {
+		case !ok:
+			err = store.ErrNotFound
+		case stored.Revision != revision:
+			err = errLostRace
+		default:
+			s.clients[next.ID] = next.Clone()
+			written = next.Clone()
+		}
 	})
-	return updated, err
+	return written, err
 }
 
 // Delete implements store.Store.
@@ -92,7 +117,7 @@ func (s *Store) Delete(_ context.Context, id string, cond func(client.Record) er
 			return
 		}
 		if cond != nil {
-			if err = cond(clone(r)); err != nil {
+			if err = cond(r.Clone()); err != nil {
 				return
 			}
 		}
@@ -101,20 +126,54 @@ func (s *Store) Delete(_ context.Context, id string, cond func(client.Record) er
 	return err
 }
 
-// List implements store.Store.
-func (s *Store) List(_ context.Context, q store.Query) (out []client.Record, _ error) {
+// DeleteIfManageable implements store.TokenDeleter.
+func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) error {
+	return s.Delete(ctx, id, func(r client.Record) error {
+		if !r.Manageable(tokenHash, now) {
+			return fmt.Errorf("%w: %w", store.ErrNotFound, store.ErrTokenMismatch)
+		}
+		return nil
+	})
+}
+
+// Count implements store.Store.
+func (s *Store) Count(_ context.Context, q store.Query, limit int) (n int, _ error) {
 	s.tx(func() {
 		for _, r := range s.clients {
-			if matches(r, q) {
-				out = append(out, clone(r))
+			if n >= limit {
+				return
+			}
+			if q.Matches(r) {
+				n++
 			}
 		}
 	})
-	slices.SortFunc(out, func(a, b client.Record) int { return strings.Compare(a.ID, b.ID) })
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+	return n, nil
+}
+
+// Walk implements store.Store. The matches are copied out first, so fn
+// runs without the lock and may use the store.
+func (s *Store) Walk(ctx context.Context, q store.Query, fn func(client.Record) error) error {
+	var matched []client.Record
+	s.tx(func() {
+		for _, r := range s.clients {
+			if q.Matches(r) {
+				matched = append(matched, r.Clone())
+			}
+		}
+	})
+	for _, r := range matched {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			if errors.Is(err, store.ErrStopWalk) {
+				return nil
+			}
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // Ping implements store.Store; memory is always reachable.
@@ -122,23 +181,3 @@ func (s *Store) Ping(context.Context) error { return nil }
 
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
-
-// matches reports whether r passes q's filters.
-func matches(r client.Record, q store.Query) bool {
-	return (q.OwnerSubject == "" || r.Owner.Subject == q.OwnerSubject) &&
-		(q.OwnerTokenID == "" || r.Owner.TokenID == q.OwnerTokenID)
-}
-
-// clone deep-copies a record so callers can never alias stored slices or maps.
-// A JSON-free copy keeps the memory store fast for benchmarks.
-func clone(r client.Record) client.Record {
-	r.Secrets = slices.Clone(r.Secrets)
-	r.Metadata = r.Metadata.Clone()
-	return r
-}
-
-// ReplaceIfTokenHash implements store.TokenReplacer: Update holds the lock,
-// so the check and the write are one step here too.
-func (s *Store) ReplaceIfTokenHash(ctx context.Context, id, tokenHash string, rep store.Replacement) (client.Record, error) {
-	return s.Update(ctx, id, store.ReplaceFunc(tokenHash, rep))
-}

@@ -36,10 +36,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Delete", testDelete},
 		{"DeleteMissing", testDeleteMissing},
 		{"DeleteRefused", testDeleteRefused},
-		{"List", testList},
+		{"Count", testCount},
+		{"Walk", testWalk},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Ping", testPing},
-		{"ReplaceIfTokenHash", testReplaceIfTokenHash},
+		{"DeleteIfManageable", testDeleteIfManageable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
@@ -80,10 +81,14 @@ func NewRecord(id string) client.Record {
 			{Hash: "{SSHA512}cmV0YWluZWQtaGFzaC12YWx1ZS1mb3ItdGVzdGluZy1vbmx5LTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4", ExpiresAt: at(24 * time.Hour)},
 		},
 		RegistrationTokenHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		PreviousToken:         client.PreviousToken{Hash: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", ExpiresAt: at(10 * time.Minute)},
 		IssuedAt:              at(0),
 		SecretExpiresAt:       at(90 * 24 * time.Hour),
-		Owner:                 client.Owner{Issuer: "https://as.example.com", Subject: "developer-1", TokenID: "jti-1"},
-		Revision:              1,
+		Owner: client.Owner{Issuer: "https://as.example.com", Subject: "developer-1", TokenID: "jti-1",
+			ClientID: "cli", Scopes: []string{"dcr", "dcr:admin"}, Claims: json.RawMessage(`{"sub":"developer-1","groups":["a","b"],"email":"dev@example.com"}`)},
+		Statement: &client.Statement{Issuer: "https://software.example.com", Claims: json.RawMessage(`{"software_id":"4NRB1-0XZABZI9E6-5SM3R","client_name":"Example App"}`),
+			Scopes: []string{"openid", "profile"}, Defaults: json.RawMessage(`{"token_endpoint_auth_method":"client_secret_basic"}`)},
+		Revision: 1,
 	}
 }
 
@@ -251,45 +256,97 @@ func testDeleteRefused(t *testing.T, s store.Store) {
 	wantEqual(t, mustGet(t, s, r.ID), r)
 }
 
-func testList(t *testing.T, s store.Store) {
+// listed makes four records, created out of order, with two owners and
+// two initial access tokens.
+func listed(t *testing.T, s store.Store) {
 	for i, owner := range []string{"alice", "bob", "alice", "alice"} {
-		r := NewRecord(fmt.Sprintf("list%d", 3-i)) // created out of order
+		r := NewRecord(fmt.Sprintf("list%d", 3-i))
 		r.Owner.Subject = owner
 		r.Owner.TokenID = fmt.Sprintf("token-%d", i%2)
+		if i == 3 {
+			r.Owner.Issuer = "https://other.example.com"
+		}
 		mustCreate(t, s, r)
 	}
-	ids := func(q store.Query) []string {
-		t.Helper()
-		rs, err := s.List(ctx(t), q)
-		if err != nil {
-			t.Fatalf("List(%+v): %v", q, err)
-		}
-		var out []string
-		for _, r := range rs {
-			out = append(out, r.ID)
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		q    store.Query
-		want []string
-	}{
-		{"ok/all ordered", store.Query{}, []string{"list0", "list1", "list2", "list3"}},
-		{"ok/by owner", store.Query{OwnerSubject: "alice"}, []string{"list0", "list1", "list3"}},
-		{"ok/limit", store.Query{OwnerSubject: "alice", Limit: 2}, []string{"list0", "list1"}},
-		{"ok/nobody", store.Query{OwnerSubject: "carol"}, nil},
-		{"ok/by token", store.Query{OwnerTokenID: "token-1"}, []string{"list0", "list2"}},
-		{"ok/by owner and token", store.Query{OwnerSubject: "alice", OwnerTokenID: "token-1"}, []string{"list0"}},
-		{"ok/filter syntax is data", store.Query{OwnerSubject: "*"}, nil},
-	}
-	for _, tt := range tests {
+}
+
+// queries are the filters Count and Walk share, with the IDs each selects.
+var queries = []struct {
+	name string
+	q    store.Query
+	want []string
+}{
+	{"ok/all", store.Query{}, []string{"list0", "list1", "list2", "list3"}},
+	{"ok/by subject", store.Query{OwnerSubject: "alice"}, []string{"list0", "list1", "list3"}},
+	{"ok/by issuer and subject", store.Query{OwnerIssuer: "https://as.example.com", OwnerSubject: "alice"}, []string{"list1", "list3"}},
+	{"ok/nobody", store.Query{OwnerSubject: "carol"}, nil},
+	{"ok/by token", store.Query{OwnerTokenID: "token-1"}, []string{"list0", "list2"}},
+	{"ok/by owner and token", store.Query{OwnerSubject: "alice", OwnerTokenID: "token-1"}, []string{"list0"}},
+	{"ok/filter syntax is data", store.Query{OwnerSubject: "*"}, nil},
+	{"ok/escaped filter", store.Query{OwnerSubject: "alice)(dcrOwnerSubject=*"}, nil},
+}
+
+func testCount(t *testing.T, s store.Store) {
+	listed(t, s)
+	for _, tt := range queries {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ids(tt.q); !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got %v, want %v", got, tt.want)
+			for _, limit := range []int{1, len(tt.want), len(tt.want) + 1, 1000} {
+				n, err := s.Count(ctx(t), tt.q, limit)
+				if err != nil {
+					t.Fatalf("Count(%+v, %d): %v", tt.q, limit, err)
+				}
+				if want := min(limit, len(tt.want)); n != want {
+					t.Fatalf("Count(%+v, %d) = %d, want %d", tt.q, limit, n, want)
+				}
 			}
 		})
 	}
+}
+
+func testWalk(t *testing.T, s store.Store) {
+	listed(t, s)
+	for _, tt := range queries {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			err := s.Walk(ctx(t), tt.q, func(r client.Record) error {
+				if want := NewRecord(r.ID); !reflect.DeepEqual(r.Metadata, want.Metadata) {
+					t.Errorf("walked record %s lost its metadata", r.ID)
+				}
+				got = append(got, r.ID)
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("Walk(%+v): %v", tt.q, err)
+			}
+			slices.Sort(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Walk(%+v) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+	t.Run("ok/stop early", func(t *testing.T) {
+		n := 0
+		err := s.Walk(ctx(t), store.Query{}, func(client.Record) error { n++; return store.ErrStopWalk })
+		if err != nil || n != 1 {
+			t.Fatalf("Walk stopped after %d records with %v, want 1 and nil", n, err)
+		}
+	})
+	t.Run("fail/callback error", func(t *testing.T) {
+		refusal := errors.New("stop here")
+		err := s.Walk(ctx(t), store.Query{}, func(client.Record) error { return refusal })
+		wantErr(t, "Walk", err, refusal)
+	})
+	t.Run("ok/callback uses the store", func(t *testing.T) {
+		err := s.Walk(ctx(t), store.Query{OwnerSubject: "bob"}, func(r client.Record) error {
+			return s.Delete(ctx(t), r.ID, nil)
+		})
+		if err != nil {
+			t.Fatalf("Walk deleting: %v", err)
+		}
+		if n, _ := s.Count(ctx(t), store.Query{OwnerSubject: "bob"}, 10); n != 0 {
+			t.Fatalf("%d of bob's clients left after deleting them while walking", n)
+		}
+	})
 }
 
 // testConcurrentUpdates races writers on one record. Each successful Update
@@ -348,57 +405,54 @@ func testPing(t *testing.T, s store.Store) {
 	}
 }
 
-// replaceSecret is the hash a replacement installs.
-const replaceSecret = "{SSHA512}bmV3LXNlY3JldC1oYXNoLWZvci10ZXN0aW5nLW9ubHktMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5"
-
-// testReplaceIfTokenHash covers store.TokenReplacer, for the stores that
-// offer it: the replacement writes metadata and credentials and keeps the
-// server-side state; a wrong token, unknown or malformed ID writes nothing
-// and looks like an unknown client.
-func testReplaceIfTokenHash(t *testing.T, s store.Store) {
-	tr, ok := s.(store.TokenReplacer)
+// testDeleteIfManageable covers store.TokenDeleter, for the stores that
+// offer it: the current token, or the previous one within its grace
+// period, deletes an active client; anything else deletes nothing and
+// looks like an unknown client.
+func testDeleteIfManageable(t *testing.T, s store.Store) {
+	td, ok := s.(store.TokenDeleter)
 	if !ok {
-		t.Skip("store does not implement store.TokenReplacer")
+		t.Skip("store does not implement store.TokenDeleter")
 	}
-	base := NewRecord("replaced")
-	base.Disabled, base.ExpiresAt = true, at(365*24*time.Hour)
-	mustCreate(t, s, base)
-	newMetadata := client.Metadata{RedirectURIs: []string{"https://new.example.com/cb"}, ClientName: "New",
-		TokenEndpointAuthMethod: "client_secret_basic", Scope: "email"}
-	public := client.Metadata{RedirectURIs: []string{"http://localhost/cb"}, TokenEndpointAuthMethod: "none"}
-	newToken := "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	base := NewRecord("guarded")
+	inGrace, pastGrace := base.PreviousToken.ExpiresAt.Add(-time.Second), base.PreviousToken.ExpiresAt.Add(time.Second)
 	tests := []struct {
 		name, id, token string
-		rep             store.Replacement
+		now             time.Time
+		edit            func(*client.Record)
 		wantErr         error
 	}{
-		{"fail/other token", base.ID, newToken, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
-		{"fail/empty token", base.ID, "", store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
-		{"fail/filter syntax as token", base.ID, "*", store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
-		{"fail/unknown client", "missing", base.RegistrationTokenHash, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
-		{"fail/malformed id", "a,ou=x", base.RegistrationTokenHash, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
-		{"ok/new secret, same token", base.ID, base.RegistrationTokenHash,
-			store.Replacement{Metadata: newMetadata, SecretHash: replaceSecret}, nil},
-		{"ok/public, new token", base.ID, base.RegistrationTokenHash,
-			store.Replacement{Metadata: public, TokenHash: newToken}, nil},
-		{"fail/old token after rotation", base.ID, base.RegistrationTokenHash, store.Replacement{Metadata: newMetadata}, store.ErrNotFound},
+		{"fail/other token", base.ID, "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", inGrace, nil, store.ErrNotFound},
+		{"fail/empty token", base.ID, "", inGrace, nil, store.ErrNotFound},
+		{"fail/filter syntax as token", base.ID, "*", inGrace, nil, store.ErrNotFound},
+		{"fail/unknown client", "missing", base.RegistrationTokenHash, inGrace, nil, store.ErrNotFound},
+		{"fail/malformed id", "a,ou=x", base.RegistrationTokenHash, inGrace, nil, store.ErrNotFound},
+		{"fail/previous token past its grace", base.ID, base.PreviousToken.Hash, pastGrace, nil, store.ErrNotFound},
+		{"fail/disabled", base.ID, base.RegistrationTokenHash, inGrace, func(r *client.Record) { r.Disabled = true }, store.ErrNotFound},
+		{"fail/expired", base.ID, base.RegistrationTokenHash, inGrace, func(r *client.Record) { r.ExpiresAt = at(time.Minute) }, store.ErrNotFound},
+		{"ok/current token", base.ID, base.RegistrationTokenHash, pastGrace, nil, nil},
+		{"ok/previous token in grace", base.ID, base.PreviousToken.Hash, inGrace, nil, nil},
+		{"ok/not yet expired", base.ID, base.RegistrationTokenHash, inGrace, func(r *client.Record) { r.ExpiresAt = at(time.Hour) }, nil},
 	}
-	want := base
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tr.ReplaceIfTokenHash(ctx(t), tt.id, tt.token, tt.rep)
+			r := base.Clone()
+			if tt.edit != nil {
+				tt.edit(&r)
+			}
+			mustCreate(t, s, r)
+			t.Cleanup(func() { _ = s.Delete(context.Background(), r.ID, nil) })
+			err := td.DeleteIfManageable(ctx(t), tt.id, tt.token, tt.now)
 			if tt.wantErr != nil {
-				wantErr(t, "ReplaceIfTokenHash", err, tt.wantErr)
-				wantEqual(t, mustGet(t, s, base.ID), want)
+				wantErr(t, "DeleteIfManageable", err, tt.wantErr)
+				wantEqual(t, mustGet(t, s, r.ID), r)
 				return
 			}
 			if err != nil {
-				t.Fatalf("ReplaceIfTokenHash: %v", err)
+				t.Fatalf("DeleteIfManageable: %v", err)
 			}
-			tt.rep.Apply(&want)
-			want.Revision++
-			wantEqual(t, got, want)
-			wantEqual(t, mustGet(t, s, base.ID), want)
+			_, err = s.Get(ctx(t), r.ID)
+			wantErr(t, "Get after delete", err, store.ErrNotFound)
 		})
 	}
 }
