@@ -74,13 +74,16 @@ func defaultSetup() setup {
 	}
 }
 
+// harnessIssuer is the issuer of the harness's initial access tokens.
+const harnessIssuer = "https://as.example.com"
+
 func newHarness(t *testing.T, change ...func(*setup)) *harness {
 	t.Helper()
 	s := defaultSetup()
 	for _, c := range change {
 		c(&s)
 	}
-	issuer, err := devissuer.New("https://as.example.com")
+	issuer, err := devissuer.New(harnessIssuer)
 	if err != nil {
 		t.Fatal(err)
 	}
