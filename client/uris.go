@@ -22,30 +22,40 @@ func (m *Metadata) checkRedirectURIs() error {
 		}
 		return nil
 	}
-	implicit := slices.Contains(m.GrantTypes, GrantImplicit)
 	for i, raw := range m.RedirectURIs {
-		if problem := redirectURIProblem(raw, m.ApplicationType, implicit); problem != "" {
+		if problem := m.uriProblem(raw, redirectURI); problem != "" {
 			return invalidRedirectURI("redirect_uris[%d] %s", i, problem)
 		}
 	}
 	return nil
 }
 
-// redirectURIProblem describes what is wrong with one redirect URI, or
-// returns "" when it is acceptable.
-func redirectURIProblem(raw, applicationType string, implicit bool) string {
-	u, problem := parseAbsoluteURI(raw)
-	if problem == "" {
-		problem = redirectShapeProblem(u, raw)
-	}
-	switch {
-	case problem != "":
+// redirectURI is the rule of redirect_uris.
+func redirectURI(m *Metadata, u *url.URL, raw string) string {
+	return redirectionProblem(u, raw, m.ApplicationType, slices.Contains(m.GrantTypes, GrantImplicit))
+}
+
+// logoutRedirectURI is the rule of post_logout_redirect_uris. OpenID Connect
+// RP-Initiated Logout 1.0 §3.1: the OP redirects the End-User's User Agent to
+// them after logout, and they "SHOULD use the https scheme". They are
+// redirection endpoints like redirect_uris and follow the same rules for the
+// client's application_type, so a logout cannot send a browser to a
+// javascript: or data: URI. The implicit-grant rule is not applied: no token
+// is delivered to them.
+func logoutRedirectURI(m *Metadata, u *url.URL, raw string) string {
+	return redirectionProblem(u, raw, m.ApplicationType, false)
+}
+
+// redirectionProblem describes what is wrong with a redirection endpoint of
+// a client of applicationType, or returns "" when it is acceptable.
+func redirectionProblem(u *url.URL, raw, applicationType string, implicit bool) string {
+	if problem := redirectShapeProblem(u, raw); problem != "" {
 		return problem
-	case applicationType == "native":
-		return nativeRedirectProblem(u)
-	default:
-		return webRedirectProblem(u, implicit)
 	}
+	if applicationType == "native" {
+		return nativeRedirectProblem(u)
+	}
+	return webRedirectProblem(u, implicit)
 }
 
 // redirectShapeProblem: RFC 6749 §3.1.2 — "The endpoint URI MUST NOT include
@@ -132,13 +142,15 @@ func parseAbsoluteURI(raw string) (*url.URL, string) {
 	return u, ""
 }
 
-// uriRule describes what is wrong with a parsed URI member, or returns "".
-type uriRule func(u *url.URL, raw string) string
+// uriRule describes what is wrong with a parsed URI member of m, or returns
+// "". Rules that depend on other members (the application type) read them
+// from m.
+type uriRule func(m *Metadata, u *url.URL, raw string) string
 
 // webPageURI is for URIs shown to end users as links or images (client_uri,
 // logo_uri, tos_uri, policy_uri): only http(s), so that a consent page never
 // renders a javascript: or data: URI a client chose.
-func webPageURI(u *url.URL, _ string) string {
+func webPageURI(_ *Metadata, u *url.URL, _ string) string {
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return "must be an http or https URL"
 	}
@@ -149,20 +161,16 @@ func webPageURI(u *url.URL, _ string) string {
 // on the client's behalf (jwks_uri, sector_identifier_uri,
 // initiate_login_uri, request_uris): OpenID Connect Registration §2 requires
 // https for each.
-func httpsURI(u *url.URL, _ string) string {
+func httpsURI(_ *Metadata, u *url.URL, _ string) string {
 	if u.Scheme != "https" {
 		return "must be an https URL (OpenID Connect Registration §2)"
 	}
 	return hostProblem(u)
 }
 
-// logoutRedirectURI is for post_logout_redirect_uris, redirection endpoints
-// like redirect_uris: absolute, without fragment or userinfo.
-func logoutRedirectURI(u *url.URL, raw string) string { return redirectShapeProblem(u, raw) }
-
 // anyAbsoluteURI accepts any absolute URI (tls_client_auth_san_uri names a
 // certificate SAN, which may use any scheme).
-func anyAbsoluteURI(*url.URL, string) string { return "" }
+func anyAbsoluteURI(*Metadata, *url.URL, string) string { return "" }
 
 // uriRules lists the URI members other than redirect_uris, with their rule.
 // Language-tagged variants follow the rule of their base member.
@@ -192,7 +200,7 @@ func (m *Metadata) checkURIs() error {
 			if multi {
 				member = fmt.Sprintf("%s[%d]", name, i)
 			}
-			if err := checkURI(member, raw, uriRules[name]); err != nil {
+			if err := m.checkURI(member, raw, uriRules[name]); err != nil {
 				return err
 			}
 		}
@@ -200,7 +208,7 @@ func (m *Metadata) checkURIs() error {
 	for _, name := range slices.Sorted(maps.Keys(m.Localized)) {
 		base, _, _ := strings.Cut(name, "#")
 		if rule, ok := uriRules[base]; ok {
-			if err := checkURI(name, m.Localized[name], rule); err != nil {
+			if err := m.checkURI(name, m.Localized[name], rule); err != nil {
 				return err
 			}
 		}
@@ -208,13 +216,19 @@ func (m *Metadata) checkURIs() error {
 	return nil
 }
 
-func checkURI(member, raw string, rule uriRule) error {
-	u, problem := parseAbsoluteURI(raw)
-	if problem == "" {
-		problem = rule(u, raw)
-	}
-	if problem != "" {
+func (m *Metadata) checkURI(member, raw string, rule uriRule) error {
+	if problem := m.uriProblem(raw, rule); problem != "" {
 		return invalidMetadata("%s %s", member, problem)
 	}
 	return nil
+}
+
+// uriProblem describes what is wrong with raw as the value of a URI member
+// whose own rule is rule, or returns "".
+func (m *Metadata) uriProblem(raw string, rule uriRule) string {
+	u, problem := parseAbsoluteURI(raw)
+	if problem == "" {
+		problem = rule(m, u, raw)
+	}
+	return problem
 }
