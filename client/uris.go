@@ -169,7 +169,8 @@ func httpsURI(_ *Metadata, u *url.URL, _ string) string {
 }
 
 // anyAbsoluteURI accepts any absolute URI (tls_client_auth_san_uri names a
-// certificate SAN, which may use any scheme).
+// certificate SAN, which may use any scheme), within the rules every URI
+// member obeys (uriProblem).
 func anyAbsoluteURI(*Metadata, *url.URL, string) string { return "" }
 
 // uriRules lists the URI members other than redirect_uris, with their rule.
@@ -224,11 +225,35 @@ func (m *Metadata) checkURI(member, raw string, rule uriRule) error {
 }
 
 // uriProblem describes what is wrong with raw as the value of a URI member
-// whose own rule is rule, or returns "".
+// whose own rule is rule, or returns "". The member's rule runs first, so a
+// URI with the wrong scheme is told which scheme the member needs; then come
+// the rules every URI member obeys, whatever its own rule allows.
 func (m *Metadata) uriProblem(raw string, rule uriRule) string {
 	u, problem := parseAbsoluteURI(raw)
 	if problem == "" {
 		problem = rule(m, u, raw)
 	}
+	if problem == "" {
+		problem = schemeProblem(u)
+	}
 	return problem
+}
+
+// forbiddenSchemes are never acceptable in a URI member, even where its rule
+// allows any scheme (tls_client_auth_san_uri) or a private-use one (native
+// redirect URIs): javascript: and vbscript: run code in the page that follows
+// or renders them, data: makes a document of the URI itself, and file: reads
+// the disk of whoever follows it. None names a place a client is reached at.
+var forbiddenSchemes = []string{"javascript", "vbscript", "data", "file"}
+
+// schemeProblem refuses forbiddenSchemes. url.Parse lowercases the scheme,
+// but schemes are case-insensitive (RFC 3986 §3.1), so the comparison does
+// not rely on it.
+func schemeProblem(u *url.URL) string {
+	for _, scheme := range forbiddenSchemes {
+		if strings.EqualFold(u.Scheme, scheme) {
+			return "must not use the " + scheme + ": scheme"
+		}
+	}
+	return ""
 }

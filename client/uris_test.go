@@ -2,12 +2,17 @@ package client
 
 import (
 	"errors"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/dcrgate/dcrgate/oauth"
 )
+
+// uriMembersUnderTest are all URI-valued members, with a language-tagged
+// variant of each localizable one.
+var uriMembersUnderTest = append([]string{"redirect_uris", "client_uri#fr", "logo_uri#de-CH", "tos_uri#fr", "policy_uri#en-GB"}, uriMembers...)
 
 // uriMetadata is metadata, valid but for uri in member, of a client whose
 // application_type is app.
@@ -72,6 +77,28 @@ func assertURIRefused(t *testing.T, member, app, uri, mention string) {
 	}
 	if strings.Contains(e.Description, uri) {
 		t.Fatalf("description %q echoes the URI", e.Description)
+	}
+}
+
+// TestURIMembersRefuseHostileURIs sends every hostile URI in every URI
+// member, for web and native clients.
+func TestURIMembersRefuseHostileURIs(t *testing.T) {
+	hostile := []struct{ name, uri, mention string }{
+		{"javascript", "javascript:alert(1)", ""},
+		{"javascript-authority", "JavaScript://a.example/%0Aalert(1)", ""},
+		{"data", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", ""},
+		{"vbscript", "VBScript:MsgBox(1)", ""},
+		{"file", "file:///etc/passwd", ""},
+		{"file-host", "file://server.example/share", ""},
+	}
+	for _, member := range uriMembersUnderTest {
+		for _, app := range []string{"web", "native"} {
+			for _, h := range hostile {
+				t.Run("fail/"+member+"/"+app+"/"+h.name, func(t *testing.T) {
+					assertURIRefused(t, member, app, h.uri, h.mention)
+				})
+			}
+		}
 	}
 }
 
@@ -148,10 +175,35 @@ func TestURIRulesFail(t *testing.T) {
 		{"fail/logout-native-scheme-without-dot", "post_logout_redirect_uris", "native", "myapp:/bye", privateUse},
 		{"fail/logout-native-http-remote", "post_logout_redirect_uris", "native", "http://a.example/bye", "RFC 8252 §7.3"},
 		{"fail/logout-userinfo", "post_logout_redirect_uris", "web", "https://good.example@evil.example/bye", "must not contain userinfo"},
+
+		// Forbidden schemes where the member's own rule allows any scheme.
+		{"fail/san-uri-javascript", "tls_client_auth_san_uri", "web", "javascript:alert(1)", "must not use the javascript: scheme"},
+		{"fail/san-uri-vbscript-mixed-case", "tls_client_auth_san_uri", "web", "VbScript:MsgBox(1)", "must not use the vbscript: scheme"},
+		{"fail/san-uri-data", "tls_client_auth_san_uri", "web", "data:,x", "must not use the data: scheme"},
+		{"fail/san-uri-file", "tls_client_auth_san_uri", "web", "FILE:///etc/passwd", "must not use the file: scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assertURIRefused(t, tt.member, tt.app, tt.uri, tt.mention)
+		})
+	}
+}
+
+// TestSchemeProblemIgnoresCase does not rely on url.Parse lowercasing the
+// scheme.
+func TestSchemeProblemIgnoresCase(t *testing.T) {
+	for _, scheme := range []string{"javascript", "JavaScript", "VBSCRIPT", "Data", "fILE"} {
+		t.Run("fail/"+scheme, func(t *testing.T) {
+			if schemeProblem(&url.URL{Scheme: scheme}) == "" {
+				t.Fatalf("scheme %q accepted", scheme)
+			}
+		})
+	}
+	for _, scheme := range []string{"https", "com.example.app", "spiffe", "javascript.example", "datax", "files"} {
+		t.Run("ok/"+scheme, func(t *testing.T) {
+			if problem := schemeProblem(&url.URL{Scheme: scheme}); problem != "" {
+				t.Fatalf("scheme %q refused: %s", scheme, problem)
+			}
 		})
 	}
 }
