@@ -119,13 +119,6 @@ func isLoopbackHost(host string) bool {
 	return err == nil && addr.IsLoopback()
 }
 
-func hostProblem(u *url.URL) string {
-	if u.Host == "" {
-		return "must have a host"
-	}
-	return ""
-}
-
 // parseAbsoluteURI parses raw as an absolute URI (RFC 3986 §4.3: it has a
 // scheme). Whitespace is refused outright rather than left to each parser.
 func parseAbsoluteURI(raw string) (*url.URL, string) {
@@ -234,7 +227,7 @@ func (m *Metadata) uriProblem(raw string, rule uriRule) string {
 		problem = rule(m, u, raw)
 	}
 	if problem == "" {
-		problem = schemeProblem(u)
+		problem = firstProblem(u, schemeProblem, authorityProblem)
 	}
 	return problem
 }

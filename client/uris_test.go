@@ -81,7 +81,8 @@ func assertURIRefused(t *testing.T, member, app, uri, mention string) {
 }
 
 // TestURIMembersRefuseHostileURIs sends every hostile URI in every URI
-// member, for web and native clients.
+// member, for web and native clients. The https ones pass every member's
+// scheme rule, so what refuses them must be the rule each one names.
 func TestURIMembersRefuseHostileURIs(t *testing.T) {
 	hostile := []struct{ name, uri, mention string }{
 		{"javascript", "javascript:alert(1)", ""},
@@ -90,6 +91,23 @@ func TestURIMembersRefuseHostileURIs(t *testing.T) {
 		{"vbscript", "VBScript:MsgBox(1)", ""},
 		{"file", "file:///etc/passwd", ""},
 		{"file-host", "file://server.example/share", ""},
+		{"wildcard-host", "https://*/x", "host must not contain a wildcard"},
+		{"wildcard-subdomain", "https://*.example.com/x", "host must not contain a wildcard"},
+		{"port-too-big", "https://a.example:99999/x", "port must be a number from 1 to 65535"},
+		{"port-65536", "https://a.example:65536/x", "port must be a number from 1 to 65535"},
+		{"port-zero", "https://a.example:0/x", "port must be a number from 1 to 65535"},
+		{"port-leading-zero", "https://a.example:0443/x", "without leading zeros"},
+		{"port-non-numeric", "https://a.example:https/x", "is not a valid URI"},
+		{"port-empty", "https://a.example:/x", "must not have an empty port"},
+		{"port-without-host", "https://:443/x", "must have a host"},
+		{"zone", "https://[fe80::1%25eth0]/x", "IPv6 zone identifier (RFC 6874)"},
+		{"host-underscore", "https://a_b.example/x", "host must be a DNS name or an IP address"},
+		{"host-punctuation", "https://a!b.example/x", "host must be a DNS name or an IP address"},
+		{"host-encoded-percent", "https://a%25b.example/x", "host must be a DNS name or an IP address"},
+		{"host-empty-label", "https://a..example/x", "host must be a DNS name or an IP address"},
+		{"host-trailing-dot", "https://a.example./x", "host must be a DNS name or an IP address"},
+		{"host-fullwidth-slash", "https://evil.example\uff0f.a.example/x", "host must be a DNS name or an IP address"},
+		{"host-numeric-tld", "https://127.1/x", "host must be a DNS name or an IP address"},
 	}
 	for _, member := range uriMembersUnderTest {
 		for _, app := range []string{"web", "native"} {
@@ -181,6 +199,41 @@ func TestURIRulesFail(t *testing.T) {
 		{"fail/san-uri-vbscript-mixed-case", "tls_client_auth_san_uri", "web", "VbScript:MsgBox(1)", "must not use the vbscript: scheme"},
 		{"fail/san-uri-data", "tls_client_auth_san_uri", "web", "data:,x", "must not use the data: scheme"},
 		{"fail/san-uri-file", "tls_client_auth_san_uri", "web", "FILE:///etc/passwd", "must not use the file: scheme"},
+
+		// Hosts of redirect URIs.
+		{"fail/redirect-wildcard", "redirect_uris", "web", "https://*/cb", "host must not contain a wildcard"},
+		{"fail/redirect-wildcard-subdomain", "redirect_uris", "web", "https://*.example.com/cb", "host must not contain a wildcard"},
+		{"fail/redirect-wildcard-label-part", "redirect_uris", "web", "https://app-*.example.com/cb", "host must not contain a wildcard"},
+		{"fail/redirect-loopback-zone", "redirect_uris", "web", "http://[::1%25eth0]/cb", "IPv6 zone identifier"},
+		{"fail/redirect-native-loopback-zone", "redirect_uris", "native", "http://[::1%25lo]:8080/cb", "IPv6 zone identifier"},
+		{"fail/redirect-loopback-port-too-big", "redirect_uris", "web", "http://127.0.0.1:65536/cb", "port must be a number from 1 to 65535"},
+		{"fail/redirect-loopback-port-huge", "redirect_uris", "native", "http://127.0.0.1:99999999999999999999/cb", "port must be a number from 1 to 65535"},
+		{"fail/redirect-loopback-port-zero", "redirect_uris", "native", "http://127.0.0.1:0/cb", "port must be a number from 1 to 65535"},
+		{"fail/redirect-loopback-port-empty", "redirect_uris", "web", "http://[::1]:/cb", "must not have an empty port"},
+		{"fail/redirect-port-letters", "redirect_uris", "web", "https://a.example:8o8o/cb", "is not a valid URI"},
+		{"fail/redirect-port-sign", "redirect_uris", "web", "https://a.example:+443/cb", "is not a valid URI"},
+		{"fail/redirect-leading-hyphen", "redirect_uris", "web", "https://-a.example/cb", "host must be a DNS name"},
+		{"fail/redirect-trailing-hyphen", "redirect_uris", "web", "https://a-.example/cb", "host must be a DNS name"},
+		{"fail/redirect-leading-dot", "redirect_uris", "web", "https://.a.example/cb", "host must be a DNS name"},
+		{"fail/redirect-host-semicolon", "redirect_uris", "web", "https://a;b.example/cb", "host must be a DNS name"},
+		{"fail/redirect-host-tilde", "redirect_uris", "web", "https://a~b.example/cb", "host must be a DNS name"},
+		{"fail/redirect-host-decimal-ip", "redirect_uris", "web", "https://2130706433/cb", "host must be a DNS name"},
+		{"fail/redirect-host-hex-ip", "redirect_uris", "web", "https://0x7f.0.0.1/cb", "host must be a DNS name"},
+		{"fail/redirect-host-octal-ip", "redirect_uris", "web", "https://127.000.000.001/cb", "host must be a DNS name"},
+		{"fail/redirect-host-five-part-ip", "redirect_uris", "web", "https://1.2.3.4.5/cb", "host must be a DNS name"},
+		{"fail/redirect-idn-ideographic-dot", "redirect_uris", "web", "https://a\u3002example/cb", "host must be a DNS name"},
+		{"fail/redirect-idn-symbol", "redirect_uris", "web", "https://a\u2100b.example/cb", "host must be a DNS name"},
+		{"fail/redirect-host-invalid-utf8", "redirect_uris", "web", "https://b%C0.example/cb", "host must be a DNS name"},
+		{"fail/redirect-native-private-use-wildcard", "redirect_uris", "native", "com.example.app://*/cb", "host must not contain a wildcard"},
+		{"fail/redirect-native-private-use-port", "redirect_uris", "native", "com.example.app://callback:70000/cb", "port must be a number"},
+
+		// Hosts of the other members.
+		{"fail/san-uri-wildcard", "tls_client_auth_san_uri", "web", "spiffe://*.example.org/svc", "host must not contain a wildcard"},
+		{"fail/san-uri-zone", "tls_client_auth_san_uri", "web", "spiffe://[fe80::1%25eth0]/svc", "IPv6 zone identifier"},
+		{"fail/san-uri-port", "tls_client_auth_san_uri", "web", "spiffe://example.org:0/svc", "port must be a number"},
+		{"fail/request_uris-zone", "request_uris", "web", "https://[fe80::1%25eth0]/r", "IPv6 zone identifier"},
+		{"fail/logo_uri-localized-wildcard", "logo_uri#fr", "web", "https://*.example.com/logo.png", "host must not contain a wildcard"},
+		{"fail/logout-port-too-big", "post_logout_redirect_uris", "native", "http://localhost:65536/bye", "port must be a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
