@@ -87,9 +87,10 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) (ServerMe
 
 // DiscoveryValidator is a JWKSValidator whose jwks_uri comes from the
 // issuer's metadata. Discovery is tried at start in the background and,
-// until it succeeds, again when a token arrives (at most once per
-// MinRefreshInterval), so an AS that is down at start costs 503s until it
-// is back, never a failed start.
+// until it succeeds, again when a token arrives (one attempt at a time,
+// after a short backoff following a failure; see refresher), so an AS that
+// is down at start costs 503s until it is back, never a failed start, and
+// not a moment longer.
 type DiscoveryValidator struct {
 	cfg     JWKSConfig
 	base    context.Context

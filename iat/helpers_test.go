@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,4 +110,73 @@ func validClaims(issuer string) map[string]any {
 	now := time.Now()
 	return map[string]any{"iss": issuer, "sub": "mallory", "scope": "dcr",
 		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// issuerMode is how a switchableJWKS answers.
+type issuerMode int32
+
+const (
+	issuerUp      issuerMode = iota // serves the issuer's current JWKS
+	issuer500                       // answers 500
+	issuerHangUp                    // closes the connection without an answer
+	issuerGarbage                   // answers 200 with a body that is no JWK Set
+)
+
+// switchableJWKS serves an issuer's JWKS, or fails the way its mode says,
+// so a test can take the issuer down and bring it back.
+type switchableJWKS struct {
+	iss  *devissuer.Issuer
+	mode atomic.Int32
+}
+
+func (s *switchableJWKS) set(m issuerMode) { s.mode.Store(int32(m)) }
+
+func (s *switchableJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch issuerMode(s.mode.Load()) {
+	case issuer500:
+		http.Error(w, "down", http.StatusInternalServerError)
+	case issuerHangUp:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	case issuerGarbage:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"keys": "maintenance"`))
+	default:
+		s.iss.JWKSHandler().ServeHTTP(w, r)
+	}
+}
+
+// waitFetched waits (generously) until srv has answered n requests, so
+// that the cache's own first fetch, which runs in the background, is not
+// counted as one a test caused.
+func waitFetched(t testing.TB, srv *jwksServer, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.hits.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the JWKS was fetched %d times, want %d", srv.hits.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -70,9 +70,13 @@ type JWKSConfig struct {
 	// HTTPClient fetches the JWKS. Default: a client with a 5s timeout.
 	// Either way jwx's redirect hardening is added.
 	HTTPClient *http.Client
-	// MinRefreshInterval is the least time between two refetches caused by
-	// a kid that is not in the cached set, so forged kids cannot make the
-	// gateway hammer the issuer. Default 30s.
+	// MinRefreshInterval is the least time between a successful refetch
+	// caused by a kid that is not in the cached set and the next one, so
+	// forged kids cannot make the gateway hammer the issuer; meanwhile a
+	// token with an unknown kid cannot be judged and gets ErrUnavailable.
+	// After a failed refetch the next may start much sooner (after at most
+	// 500ms), so the keys are fetched as soon as the issuer answers again.
+	// Default 30s.
 	MinRefreshInterval time.Duration
 	// MaxKeyAge bounds how long cached keys keep verifying while the JWKS
 	// cannot be fetched: once the last successful fetch is older, tokens
@@ -153,6 +157,7 @@ func checkHTTPURL(s string) error {
 // and refetched on demand when a token names an unknown kid. Tokens that
 // verified are cached for a short while (see Validate).
 type JWKSValidator struct {
+	issuer       string
 	keys         keySource
 	claimsOpts   []jwt.ParseOption
 	algs         []string // nil: every allowed algorithm
@@ -184,7 +189,7 @@ func NewJWKSValidator(ctx context.Context, cfg JWKSConfig, logger *slog.Logger) 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	v := &JWKSValidator{claimsOpts: claimsOptions(cfg), algs: cfg.Algorithms,
+	v := &JWKSValidator{issuer: cfg.Issuer, claimsOpts: claimsOptions(cfg), algs: cfg.Algorithms,
 		requireATJWT: cfg.RequireATJWT, scopeClaim: cfg.ScopeClaim, cacheTTL: cfg.TokenCacheTTL}
 	if cfg.TokenCacheTTL > 0 {
 		v.verified = newVerdictCache(cfg.TokenCacheSize)
@@ -406,10 +411,18 @@ func (v *JWKSValidator) verify(ctx context.Context, token string) (Principal, er
 
 // header parses the JOSE header and applies this issuer's own rules on
 // top of the general ones.
+//
+// It also refuses a token whose (unverified) "iss" is not this issuer
+// before any key is looked up: no key of this issuer can make such a token
+// acceptable (RFC 9068 §4 requires iss to match exactly), so neither a
+// refetch nor an unreachable JWKS may decide its answer.
 func (v *JWKSValidator) header(token string) (header, error) {
 	hdr, err := parseHeader(token)
 	if err != nil {
 		return header{}, err
+	}
+	if iss, err := unverifiedIssuer(token); err != nil || iss != v.issuer {
+		return header{}, fmt.Errorf("token is not from issuer %q: %w", v.issuer, orMismatch(iss, err))
 	}
 	if v.algs != nil && !slices.Contains(v.algs, hdr.alg.String()) {
 		return header{}, fmt.Errorf("algorithm %s is not configured for this issuer", hdr.alg)
@@ -438,9 +451,18 @@ func (v *JWKSValidator) claims(payload []byte) (Principal, error) {
 }
 
 // key returns the key named kid: from the cached set if it is there, else
-// after a (rate-limited) refetch, which is how a key rollover at the
-// issuer is picked up between scheduled refreshes. Keys older than the
-// configured maximum age are not used until a fetch succeeds again.
+// after a refetch, which is how a key rollover at the issuer is picked up
+// between scheduled refreshes. Keys older than the configured maximum age
+// are not used until a fetch succeeds again.
+//
+// An unknown kid is the token's fault (ErrInvalidToken) only when a
+// refetch this call waited for succeeded and the kid is still absent. When
+// the refetch failed, or the rate limit does not allow one yet, the
+// issuer's current keys are unknown: the kid may be a key it has just
+// rolled over to (the rollover of OpenID Connect Core 1.0 §10.1.1, where
+// a verifier meeting an unknown kid refetches the JWK Set), so the answer
+// is ErrUnavailable (503, retry later), never a 401 that tells the holder
+// of a good token that it is bad.
 func (r *remoteKeys) key(ctx context.Context, kid string) (jwk.Key, error) {
 	if r.stale() {
 		err := r.refresh.do(ctx)
@@ -486,6 +508,14 @@ func (s staticKeys) key(_ context.Context, kid string) (jwk.Key, error) {
 
 func (staticKeys) stale() bool  { return false }
 func (staticKeys) close() error { return nil }
+
+// orMismatch is err, or else the issuer the token names instead.
+func orMismatch(iss string, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("it names %q", iss)
+}
 
 func invalid(err error) error {
 	return fmt.Errorf("%w: %w", ErrInvalidToken, err)

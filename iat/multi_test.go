@@ -3,6 +3,7 @@ package iat_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/iat/devissuer"
@@ -11,9 +12,11 @@ import (
 func TestMulti(t *testing.T) {
 	a, b := newIssuer(t, "https://a.example.test"), newIssuer(t, "https://b.example.test")
 	srvA, srvB := serveJWKS(t, a.JWKSHandler()), serveJWKS(t, b.JWKSHandler())
+	// Every unknown kid may be refetched, so a kid that is not A's is
+	// refused (401) rather than left unjudged by the rate limit (503).
 	m, err := iat.NewMulti(map[string]iat.Validator{
-		a.Issuer(): newValidator(t, iat.JWKSConfig{Issuer: a.Issuer(), JWKSURI: srvA.URL}),
-		b.Issuer(): newValidator(t, iat.JWKSConfig{Issuer: b.Issuer(), JWKSURI: srvB.URL}),
+		a.Issuer(): newValidator(t, iat.JWKSConfig{Issuer: a.Issuer(), JWKSURI: srvA.URL, MinRefreshInterval: time.Nanosecond}),
+		b.Issuer(): newValidator(t, iat.JWKSConfig{Issuer: b.Issuer(), JWKSURI: srvB.URL, MinRefreshInterval: time.Nanosecond}),
 	})
 	if err != nil {
 		t.Fatal(err)
