@@ -90,7 +90,8 @@ type Issuer struct {
 	Audience              []string      `yaml:"audience"`
 	// Algorithms narrows the accepted JWS algorithms; empty = all asymmetric ones.
 	Algorithms []string `yaml:"algorithms"`
-	// ClockSkew tolerated on exp/nbf/iat.
+	// ClockSkew tolerated on exp/nbf/iat; omitted = DefaultClockSkew,
+	// 0 = none.
 	ClockSkew time.Duration `yaml:"clock_skew"`
 	// ScopeClaim is the claim with the scopes; "" = scope, then scp.
 	ScopeClaim string `yaml:"scope_claim"`
@@ -136,10 +137,12 @@ type SoftwareStatements struct {
 type StatementIssuer struct {
 	Issuer string `yaml:"issuer"`
 	// Exactly one of JWKSURI and JWKS (an inline JWK Set as JSON).
-	JWKSURI    string        `yaml:"jwks_uri"`
-	JWKS       string        `yaml:"jwks"`
-	Algorithms []string      `yaml:"algorithms"`
-	ClockSkew  time.Duration `yaml:"clock_skew"`
+	JWKSURI    string   `yaml:"jwks_uri"`
+	JWKS       string   `yaml:"jwks"`
+	Algorithms []string `yaml:"algorithms"`
+	// ClockSkew tolerated on exp/nbf/iat; omitted = DefaultClockSkew,
+	// 0 = none.
+	ClockSkew time.Duration `yaml:"clock_skew"`
 	// Scopes are the only scopes its statements may grant, and the default.
 	Scopes []string `yaml:"scopes"`
 	// Defaults are client metadata applied when neither the statement nor

@@ -8,8 +8,9 @@ const (
 	// DefaultRegistrationPath is PingFederate's registration endpoint, so a
 	// client written against PingFederate finds dcrgate at the same place.
 	DefaultRegistrationPath = "/as/clients.oauth2"
-	// DefaultClockSkew is applied to every issuer whose YAML omits clock_skew
-	// (an explicit 0 is kept: it is a valid, strict setting).
+	// DefaultClockSkew is applied to every token issuer and software
+	// statement issuer whose YAML omits clock_skew (an explicit 0 is kept:
+	// it is a valid, strict setting). iat applies no default of its own.
 	DefaultClockSkew = 30 * time.Second
 	// DefaultRotationGracePeriod is long enough for a client to retry after
 	// a directory stall or a dropped connection, short enough that a

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -149,27 +150,44 @@ func fieldByYAMLName(t reflect.Type, name string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// issuerDefaults sets DefaultClockSkew on issuers whose YAML omits
-// clock_skew. yaml.v3 builds list elements from zero values, and 0 is a
-// valid skew, so only the key's absence can mean "default".
+// issuerDefaults sets DefaultClockSkew on the token issuers and the
+// software statement issuers whose YAML omits clock_skew. yaml.v3 builds
+// list elements from zero values, and 0 is a valid (strict) skew, so only
+// the key's absence (or null) can mean "default". This is the one place
+// the default is applied: iat uses exactly the skew it is given.
 func issuerDefaults(root *yaml.Node, c *Config) error {
 	var seen struct {
 		IAT struct {
-			Issuers []struct {
-				ClockSkew any `yaml:"clock_skew"` // nil when absent or null
-			} `yaml:"issuers"`
+			Issuers []skewSeen `yaml:"issuers"`
 		} `yaml:"initial_access_tokens"`
+		Statements struct {
+			TrustedIssuers []skewSeen `yaml:"trusted_issuers"`
+		} `yaml:"software_statements"`
 	}
 	if err := root.Decode(&seen); err != nil {
 		return err
 	}
-	issuers := c.InitialAccessTokens.Issuers
-	for i, s := range seen.IAT.Issuers {
-		if s.ClockSkew == nil && i < len(issuers) {
-			issuers[i].ClockSkew = DefaultClockSkew
-		}
+	for i := range c.InitialAccessTokens.Issuers {
+		defaultSkew(seen.IAT.Issuers, i, &c.InitialAccessTokens.Issuers[i].ClockSkew)
+	}
+	for i := range c.SoftwareStatements.TrustedIssuers {
+		defaultSkew(seen.Statements.TrustedIssuers, i, &c.SoftwareStatements.TrustedIssuers[i].ClockSkew)
 	}
 	return nil
+}
+
+// skewSeen is one list element as written: ClockSkew is nil when the key
+// is absent or null.
+type skewSeen struct {
+	ClockSkew any `yaml:"clock_skew"`
+}
+
+// defaultSkew sets *skew to DefaultClockSkew when element i of the
+// document's list has no clock_skew.
+func defaultSkew(seen []skewSeen, i int, skew *time.Duration) {
+	if i < len(seen) && seen[i].ClockSkew == nil {
+		*skew = DefaultClockSkew
+	}
 }
 
 // resolveSecrets replaces bind_password_file by the file's content, so the

@@ -85,6 +85,37 @@ initial_access_tokens:
 				t.Errorf("clock skews = %v, want %v", got, want)
 			}
 		}},
+		{name: "ok/statement issuer clock_skew defaults only when absent", yaml: `
+software_statements:
+  trusted_issuers:
+    - {issuer: https://a.example, jwks_uri: https://a.example/jwks}
+    - {issuer: https://b.example, jwks_uri: https://b.example/jwks, clock_skew: 0s}
+    - {issuer: https://c.example, jwks_uri: https://c.example/jwks, clock_skew: 2m}
+    - {issuer: https://d.example, jwks_uri: https://d.example/jwks, clock_skew: null}
+`, check: func(t *testing.T, c Config) {
+			var got []time.Duration
+			for _, is := range c.SoftwareStatements.TrustedIssuers {
+				got = append(got, is.ClockSkew)
+			}
+			if want := []time.Duration{DefaultClockSkew, 0, 2 * time.Minute, DefaultClockSkew}; !reflect.DeepEqual(got, want) {
+				t.Errorf("clock skews = %v, want %v", got, want)
+			}
+		}},
+		{name: "ok/clock_skew 0s inherited through a merge key is kept", yaml: `
+initial_access_tokens:
+  issuers:
+    - &strict {issuer: https://a.example, jwks_uri: https://a.example/jwks, clock_skew: 0s}
+    - {<<: *strict, issuer: https://b.example, jwks_uri: https://b.example/jwks}
+    - {issuer: https://c.example, jwks_uri: https://c.example/jwks}
+`, check: func(t *testing.T, c Config) {
+			var got []time.Duration
+			for _, is := range c.InitialAccessTokens.Issuers {
+				got = append(got, is.ClockSkew)
+			}
+			if want := []time.Duration{0, 0, DefaultClockSkew}; !reflect.DeepEqual(got, want) {
+				t.Errorf("clock skews = %v, want %v", got, want)
+			}
+		}},
 		{name: "fail/anchor holder outside known keys", yaml: "base: &b\n  level: debug\nlog:\n  <<: *b\n", err: []string{`line 1: unknown key "base"`}},
 		{name: "fail/unknown top-level key names key and line", yaml: "listen: \":1\"\nlisten_addr: \":2\"\n",
 			err: []string{`line 2: unknown key "listen_addr"`}},
