@@ -39,7 +39,8 @@ type IntrospectionConfig struct {
 	Auth ClientAuth
 	// Audience, when set, must share a value with the response's "aud".
 	Audience []string
-	// ClockSkew is tolerated on exp and nbf. Default 30s.
+	// ClockSkew is tolerated on exp and nbf. Exactly this much: 0 means
+	// none, not a default (see JWKSConfig.ClockSkew).
 	ClockSkew time.Duration
 	// ScopeClaim names the member that carries scopes; default "scope".
 	ScopeClaim string
@@ -78,7 +79,6 @@ func (cfg IntrospectionConfig) withDefaults() (IntrospectionConfig, error) {
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("iat: introspection config for %q: %w", cfg.Issuer, errors.Join(errs...))
 	}
-	cfg.ClockSkew = orDefault(cfg.ClockSkew, DefaultClockSkew)
 	cfg.Timeout = orDefault(cfg.Timeout, DefaultHTTPTimeout)
 	cfg.CacheTTL = orDefault(cfg.CacheTTL, DefaultCacheTTL)
 	cfg.InactiveCacheTTL = orDefault(cfg.InactiveCacheTTL, DefaultInactiveCacheTTL)

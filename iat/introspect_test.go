@@ -256,7 +256,7 @@ func TestIntrospectionCache(t *testing.T) {
 		as.issue(fmt.Sprint("tok", i), nil)
 	}
 	as.issue("short", map[string]any{"exp": time.Now().Add(-time.Second).Unix()}) // active, expired within skew
-	v := newIntrospector(t, iat.IntrospectionConfig{Endpoint: srv.URL, CacheSize: 2})
+	v := newIntrospector(t, iat.IntrospectionConfig{Endpoint: srv.URL, CacheSize: 2, ClockSkew: 30 * time.Second})
 	calls := func() int64 { return srv.hits.Load() }
 
 	mustValidate(t, v, "tok0")

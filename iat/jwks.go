@@ -21,9 +21,12 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
-// Defaults for JWKSConfig.
+// Defaults for JWKSConfig. There is deliberately no default clock skew:
+// a validator tolerates exactly the skew it is given, and 0 is a valid,
+// strict setting. The configuration layer owns the default
+// (config.DefaultClockSkew), which it applies only when clock_skew is
+// omitted.
 const (
-	DefaultClockSkew          = 30 * time.Second
 	DefaultMinRefreshInterval = 30 * time.Second
 	DefaultHTTPTimeout        = 5 * time.Second
 	// DefaultTokenCacheTTL is the longest a verified token is answered from
@@ -55,7 +58,9 @@ type JWKSConfig struct {
 	// Algorithms, when set, narrows the accepted JWS algorithms for this
 	// issuer (RFC 8725 §3.1); see Algorithms for the possible values.
 	Algorithms []string
-	// ClockSkew is tolerated on exp, nbf and iat. Default 30s.
+	// ClockSkew is tolerated on exp, nbf and iat (the "small leeway" of
+	// RFC 7519 §4.1.4, §4.1.5). Exactly this much: 0 means none, not a
+	// default.
 	ClockSkew time.Duration
 	// RequireATJWT refuses tokens whose "typ" is not "at+jwt", so that an
 	// ID token or another JWT the issuer signs cannot pass for an access
@@ -118,9 +123,6 @@ func (cfg JWKSConfig) withDefaults() (JWKSConfig, error) {
 	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("iat: jwks config for %q: %w", cfg.Issuer, errors.Join(errs...))
-	}
-	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = DefaultClockSkew
 	}
 	if cfg.MinRefreshInterval == 0 {
 		cfg.MinRefreshInterval = DefaultMinRefreshInterval

@@ -26,7 +26,9 @@ func TestJWKSValidatorValidate(t *testing.T) {
 	iss := newIssuer(t, testIssuer)
 	srv := serveJWKS(t, iss.JWKSHandler())
 	other := newIssuer(t, testIssuer) // same name, different key
-	cfg := iat.JWKSConfig{Issuer: testIssuer, JWKSURI: srv.URL}
+	// The skew config.DefaultClockSkew gives an issuer without clock_skew;
+	// iat itself applies none (TestClockSkew).
+	cfg := iat.JWKSConfig{Issuer: testIssuer, JWKSURI: srv.URL, ClockSkew: 30 * time.Second}
 	audCfg := cfg
 	audCfg.Audience = []string{"dcrgate", "https://dcr.example.test"}
 	now := time.Now()
