@@ -2,10 +2,14 @@ package iat
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
@@ -30,10 +34,81 @@ func principalFromClaims(claims map[string]any, scopeClaim string) (Principal, e
 	if p.Scopes, err = scopes(claims, scopeClaim); err != nil {
 		return Principal{}, err
 	}
-	if p.TokenID, err = stringClaim(claims, "jti"); err != nil {
+	jti, err := stringClaim(claims, "jti")
+	if err != nil {
+		return Principal{}, err
+	}
+	p.TokenID = storableTokenID(jti)
+	if err := checkStorable(p); err != nil {
 		return Principal{}, err
 	}
 	return p, nil
+}
+
+// Bounds on what a Principal carries into the directory.
+const (
+	// maxClaimBytes bounds iss, sub, client_id and each scope: real ones
+	// are URLs and identifiers far shorter, and a directory entry is no
+	// place for kilobytes from a token.
+	maxClaimBytes = 1024
+	// maxTokenIDBytes bounds a jti kept as it is; longer ones are hashed.
+	maxTokenIDBytes = 256
+)
+
+// checkStorable refuses a principal that registration could not store:
+// the client's owner is written to directory string attributes (RFC 4517
+// §3.3.6: UTF-8, and no NUL in practice), and a claim the directory
+// refuses would otherwise surface as a 500 after the token was accepted.
+// Such claims are the token's fault, so they make it invalid. Control
+// characters (C0, DEL, C1) are refused too: they have no business in an
+// identifier and would corrupt the logs that print it. Scopes must also
+// be scope-tokens (RFC 6749 §3.3): non-empty, without spaces.
+func checkStorable(p Principal) error {
+	for _, c := range []struct{ name, value string }{{"iss", p.Issuer}, {"sub", p.Subject}, {"client_id", p.ClientID}} {
+		if err := checkClaimString(c.value); err != nil {
+			return fmt.Errorf("claim %s: %w", c.name, err)
+		}
+	}
+	for _, s := range p.Scopes {
+		if err := checkClaimString(s); err != nil {
+			return fmt.Errorf("scope: %w", err)
+		}
+		if s == "" || strings.ContainsFunc(s, unicode.IsSpace) {
+			return fmt.Errorf("scope %q is not a scope-token (RFC 6749 §3.3)", s)
+		}
+	}
+	return nil
+}
+
+// checkClaimString is the directory string rule of checkStorable.
+func checkClaimString(s string) error {
+	switch {
+	case len(s) > maxClaimBytes:
+		return fmt.Errorf("%d bytes, more than %d", len(s), maxClaimBytes)
+	case !utf8.ValidString(s):
+		return errors.New("not valid UTF-8")
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return fmt.Errorf("%q contains a control character", s)
+	}
+	return nil
+}
+
+// storableTokenID is the TokenID for a token whose "jti" is jti: jti
+// itself when it fits the IA5 (ASCII) attribute it is stored in, else the
+// SHA-256 of jti in hex. Hashing rather than refusing keeps such tokens
+// usable: the hash is as stable as the jti (RFC 7519 §4.1.7 makes it
+// unique per token), so registrations per token are still counted, and
+// nothing unstorable reaches the directory. Only printable ASCII without
+// spaces (0x21-0x7e) is kept, so no two jti that a directory's matching
+// rules would treat as equal (spaces are insignificant to them) are
+// stored as given. "" stays "": the caller names the token by its hash.
+func storableTokenID(jti string) string {
+	unprintable := func(r rune) bool { return r < 0x21 || r > 0x7e }
+	if len(jti) <= maxTokenIDBytes && !strings.ContainsFunc(jti, unprintable) {
+		return jti
+	}
+	sum := sha256.Sum256([]byte(jti))
+	return hex.EncodeToString(sum[:])
 }
 
 // stringClaim returns the claim name, "" when absent, and an error when it

@@ -1,6 +1,9 @@
 package iat
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +45,25 @@ func FuzzUnverifiedIssuer(f *testing.F) {
 		iss, err := unverifiedIssuer(token)
 		if err == nil && iss == "" {
 			t.Errorf("unverifiedIssuer(%q) = \"\", nil", token)
+		}
+	})
+}
+
+// FuzzStorableTokenID: whatever the jti, the TokenID is the jti itself or
+// its SHA-256 hex, and a non-empty one always fits the IA5 attribute.
+func FuzzStorableTokenID(f *testing.F) {
+	for _, s := range []string{"", "jti-1", "a b", "\x00", "\xff", "é", strings.Repeat("x", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, jti string) {
+		id := storableTokenID(jti)
+		sum := sha256.Sum256([]byte(jti))
+		if id != jti && id != hex.EncodeToString(sum[:]) {
+			t.Fatalf("storableTokenID(%q) = %q, neither the jti nor its hash", jti, id)
+		}
+		unprintable := func(r rune) bool { return r < 0x21 || r > 0x7e }
+		if jti != "" && (id == "" || len(id) > maxTokenIDBytes || strings.ContainsFunc(id, unprintable)) {
+			t.Errorf("storableTokenID(%q) = %q, which the directory cannot store", jti, id)
 		}
 	})
 }

@@ -14,6 +14,11 @@ import (
 // Principal is the validated caller behind an initial access token. Each
 // Validate call returns its own: its Scopes and Claims are shared neither
 // with a validator's cache nor with another caller.
+//
+// Issuer, Subject, ClientID and each of Scopes are valid UTF-8 without
+// control characters, at most 1024 bytes each, and scopes hold no spaces:
+// validators refuse tokens whose claims are not (see checkStorable), so
+// whatever registration stores of a principal, the directory accepts.
 type Principal struct {
 	Issuer   string
 	Subject  string
@@ -22,7 +27,9 @@ type Principal struct {
 	// TokenID names the token, never revealing it: its "jti" (RFC 7519
 	// §4.1.7) when a JWT has one, else TokenHash of the token. Clients are
 	// stored with it as their owner's token, which is how registrations per
-	// token are counted.
+	// token are counted. It is always printable ASCII of at most 256 bytes,
+	// as its IA5 attribute needs: a jti that is not is replaced by its
+	// SHA-256 in hex (see storableTokenID).
 	TokenID string
 	// Method is how the token was judged: MethodJWT or MethodIntrospection.
 	Method string

@@ -1,6 +1,7 @@
 package iat
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Defaults for IntrospectionConfig.
@@ -133,22 +135,36 @@ func (v *IntrospectionValidator) Validate(ctx context.Context, token string) (Pr
 		return vd.principal, vd.err
 	}
 	v.cfg.Metrics.CacheLookup(v.cfg.Issuer, false)
-	claims, err := v.introspect(ctx, token)
+	resp, err := v.introspect(ctx, token)
 	if err != nil {
 		return Principal{}, err
 	}
-	vd := v.judge(claims, token, now)
+	vd := v.judge(resp, token, now)
 	v.cache.put(key, vd)
 	return vd.principal, vd.err
 }
 
+// introspection is an endpoint's answer about one token.
+type introspection struct {
+	claims map[string]any
+	// utf8 is false when the body held bytes that are not UTF-8, which
+	// encoding/json has replaced by U+FFFD in claims.
+	utf8 bool
+}
+
 // judge turns a response into a cacheable verdict.
-func (v *IntrospectionValidator) judge(claims map[string]any, token string, now time.Time) verdict {
+func (v *IntrospectionValidator) judge(resp introspection, token string, now time.Time) verdict {
 	refuse := func(err error) verdict {
 		return verdict{err: invalid(err), expires: now.Add(v.cfg.InactiveCacheTTL)}
 	}
+	claims := resp.claims
 	if active, _ := claims["active"].(bool); !active {
 		return refuse(errors.New("the issuer says the token is not active"))
+	}
+	if !resp.utf8 {
+		// Its claims cannot be kept as the issuer sent them (RFC 8259
+		// §8.1: JSON is UTF-8), and U+FFFD could make two subjects one.
+		return refuse(errors.New("the introspection response is not UTF-8"))
 	}
 	exp, err := v.checkTimes(claims, now)
 	if err != nil {
@@ -231,11 +247,11 @@ func timeClaim(claims map[string]any, name string) (time.Time, error) {
 // configured timeout. Every failure to get a well-formed answer means the
 // token could not be judged: ErrUnavailable, never a refusal, so a caller
 // with a good token is told to retry rather than that the token is bad.
-func (v *IntrospectionValidator) introspect(ctx context.Context, token string) (map[string]any, error) {
+func (v *IntrospectionValidator) introspect(ctx context.Context, token string) (introspection, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	claims, err := v.call(ctx, token)
+	resp, err := v.call(ctx, token)
 	result := "ok"
 	if err != nil {
 		result = "error"
@@ -243,17 +259,17 @@ func (v *IntrospectionValidator) introspect(ctx context.Context, token string) (
 		err = fmt.Errorf("%w: introspection: %w", ErrUnavailable, err)
 	}
 	v.cfg.Metrics.Introspection(v.cfg.Issuer, result, time.Since(start))
-	return claims, err
+	return resp, err
 }
 
-func (v *IntrospectionValidator) call(ctx context.Context, token string) (map[string]any, error) {
+func (v *IntrospectionValidator) call(ctx context.Context, token string) (introspection, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.cfg.Endpoint, nil)
 	if err != nil {
-		return nil, err
+		return introspection{}, err
 	}
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
 	if err := v.cfg.Auth.apply(req, form); err != nil {
-		return nil, err
+		return introspection{}, err
 	}
 	body := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(body))
@@ -262,20 +278,32 @@ func (v *IntrospectionValidator) call(ctx context.Context, token string) (map[st
 	req.Header.Set("Accept", "application/json")
 	resp, err := v.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, err
+		return introspection{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		// 401/403 mean dcrgate's own credentials are wrong: an operator's
 		// problem, still not the caller's.
-		return nil, fmt.Errorf("endpoint answered %s", resp.Status)
+		return introspection{}, fmt.Errorf("endpoint answered %s", resp.Status)
+	}
+	return decodeIntrospection(io.LimitReader(resp.Body, maxIntrospectionBytes))
+}
+
+// decodeIntrospection reads a response body (RFC 7662 §2.2), a JSON
+// object. Whether it was UTF-8 is kept for judge: that is a fault of one
+// token's claims, not of the endpoint.
+func decodeIntrospection(r io.Reader) (introspection, error) {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return introspection{}, fmt.Errorf("read response: %w", err)
 	}
 	var claims map[string]any
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxIntrospectionBytes)).Decode(&claims); err != nil {
-		return nil, fmt.Errorf("response is not a JSON object: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&claims); err != nil {
+		return introspection{}, fmt.Errorf("response is not a JSON object: %w", err)
 	}
 	if claims == nil {
-		return nil, errors.New("response is null")
+		return introspection{}, errors.New("response is null")
 	}
-	return claims, nil
+	return introspection{claims: claims, utf8: utf8.Valid(body[:dec.InputOffset()])}, nil
 }

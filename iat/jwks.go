@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/httprc/v3/errsink"
@@ -437,6 +438,12 @@ func (v *JWKSValidator) header(token string) (header, error) {
 
 // claims checks the verified payload and turns it into a Principal.
 func (v *JWKSValidator) claims(payload []byte) (Principal, error) {
+	// encoding/json would turn bytes that are not UTF-8 into U+FFFD, so
+	// two different subjects could become one; JSON must be UTF-8
+	// (RFC 8259 §8.1), so such claims are refused instead.
+	if !utf8.Valid(payload) {
+		return Principal{}, errors.New("claims are not UTF-8 (RFC 8259 §8.1)")
+	}
 	// Decoding into a map first also refuses any payload that is not a
 	// JSON object, such as a nested JWS (RFC 7519 §5.2 "cty": "JWT"),
 	// before jwt.Parse could unwrap it unverified.
