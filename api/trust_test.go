@@ -193,3 +193,39 @@ func TestRotationGrace(t *testing.T) {
 		}
 	})
 }
+
+// TestHostileClaims: a trusted token whose claims the directory could not
+// store is the token's fault — 401 invalid_token, never a 500 — and a jti
+// that does not fit the directory is kept as its hash, so counting per
+// token still works.
+func TestHostileClaims(t *testing.T) {
+	onEveryBackend(t, func(t *testing.T, newStore func(t *testing.T) store.Store) {
+		h := newHarness(t, func(s *setup) { s.store = newStore(t); s.opts.MaxRegistrationsPerToken = 1 })
+		mint := func(subject string, opts ...devissuer.MintOption) string {
+			t.Helper()
+			tok, err := h.issuer.Mint(subject, []string{"dcr"}, time.Hour, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		for name, tok := range map[string]string{
+			"NUL in sub":          mint("dev\x00eloper"),
+			"C1 control in sub":   mint("dev\u0085eloper"),
+			"NUL in client_id":    mint("developer", devissuer.WithClaim("client_id", "a\x00b")),
+			"space inside scope":  mint("developer", devissuer.WithClaim("scope", []string{"dcr", "a b"})),
+			"oversized subject":   mint(strings.Repeat("s", 1025)),
+			"escape in client_id": mint("developer", devissuer.WithClaim("client_id", "\x1b[31mred")),
+		} {
+			wantError(t, h.do(http.MethodPost, endpoint, tok, webClient), 401, "invalid_token", "")
+			if n := h.stored(t); n != 0 {
+				t.Fatalf("%s: %d clients stored", name, n)
+			}
+		}
+		odd := mint("developer", devissuer.WithClaim("jti", "jti with spaces and ünïcode"))
+		if res := h.do(http.MethodPost, endpoint, odd, webClient); res.Code != http.StatusCreated {
+			t.Fatalf("a jti the directory cannot hold as is: %d %s", res.Code, res.Body)
+		}
+		wantError(t, h.do(http.MethodPost, endpoint, odd, webClient), http.StatusForbidden, "access_denied", "already registered 1")
+	})
+}

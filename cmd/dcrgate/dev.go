@@ -80,7 +80,7 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 		return err
 	}
 	defer cleanup()
-	tokens, err := iat.NewJWKSValidator(ctx, iat.JWKSConfig{Issuer: issuer.Issuer(), JWKSURI: base + devJWKSPath}, logger)
+	tokens, err := iat.NewJWKSValidator(ctx, iat.JWKSConfig{Issuer: issuer.Issuer(), JWKSURI: base + devJWKSPath, ClockSkew: config.DefaultClockSkew}, logger)
 	if err != nil {
 		return err
 	}
