@@ -97,10 +97,16 @@ type errorBody struct {
 }
 
 // renderError is the one place errors become responses. Unknown errors are
-// 500 server_error with no internals; their cause is logged, never sent.
+// 500 server_error with no internals; their cause is logged, never sent. A
+// 503 is an outage of the directory or the token issuer, which is logged
+// once per change of state where it is seen, not once per request: its
+// cause goes to the debug log only.
 func (h *handlers) renderError(c *gin.Context, err error) {
 	e := oauth.From(err)
-	if e.Status >= http.StatusInternalServerError {
+	switch {
+	case e.Status == http.StatusServiceUnavailable:
+		h.logger.DebugContext(c.Request.Context(), "request failed", "status", e.Status, "error", err)
+	case e.Status >= http.StatusInternalServerError:
 		h.logger.ErrorContext(c.Request.Context(), "request failed", "status", e.Status, "error", err)
 	}
 	hdr := c.Writer.Header()

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,7 +78,26 @@ func newIssuer(t *testing.T) *testIssuer {
 type gateway struct {
 	endpoint  string
 	telemetry string
-	logs      *bytes.Buffer
+	logs      *logBuffer
+}
+
+// logBuffer collects the process's output, which arrives from the exec
+// package's copying goroutine while a test reads it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -122,7 +142,7 @@ log:
 	}
 	cmd := exec.Command(binary, "serve", "--config", path)
 	cmd.Env = append(append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+srv.BindPassword), env...)
-	gw := &gateway{endpoint: "http://" + apiAddr + "/as/clients.oauth2", telemetry: "http://" + telemetryAddr, logs: &bytes.Buffer{}}
+	gw := &gateway{endpoint: "http://" + apiAddr + "/as/clients.oauth2", telemetry: "http://" + telemetryAddr, logs: &logBuffer{}}
 	cmd.Stdout, cmd.Stderr = gw.logs, gw.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -160,31 +180,59 @@ func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
 
 func call(t *testing.T, method, url, bearer string, body any) reply {
 	t.Helper()
+	req, err := request(method, url, bearer, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	out, err := decodeReply(res)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return out
+}
+
+// request builds a call: body, when set, as JSON; bearer, when set, as the
+// Authorization.
+func request(method, url, bearer string, body any) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, url, rd)
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return nil, err
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
+	return req, nil
+}
+
+// decodeReply reads and closes res; a body must be a JSON object.
+func decodeReply(res *http.Response) (reply, error) {
 	defer res.Body.Close()
 	out := reply{status: res.StatusCode, header: res.Header}
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return out, err
+	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.body); err != nil {
-			t.Fatalf("%s %s: non-JSON body %q", method, url, raw)
+			return out, fmt.Errorf("non-JSON body %q", raw)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func wantStatus(t *testing.T, step string, r reply, status int) {
