@@ -136,7 +136,7 @@ func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err e
 	timeout, err := opTimeout(ctx, p.cfg.Timeout)
 	if err != nil {
 		p.release(conn, nil)
-		return nil, false, err
+		return nil, false, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	conn.SetTimeout(timeout)
 	return conn, reused, nil
@@ -272,12 +272,17 @@ func (p *pool) markDial(u string, err error) {
 	p.down[u] = d
 }
 
+// dialOne connects, secures and binds within the caller's time (at most
+// cfg.Timeout) as a whole: go-ldap times each request on its own, so each
+// step gets what the previous ones left, and a slow StartTLS does not buy
+// the bind a second timeout.
 func (p *pool) dialOne(ctx context.Context, rawURL string, bind bool) (*ldap.Conn, error) {
 	timeout, err := opTimeout(ctx, p.cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	opts := []ldap.DialOpt{ldap.DialWithDialer(&net.Dialer{Timeout: timeout})}
+	deadline := time.Now().Add(timeout)
+	opts := []ldap.DialOpt{ldap.DialWithDialer(&net.Dialer{Deadline: deadline})}
 	if strings.HasPrefix(strings.ToLower(rawURL), "ldaps:") {
 		opts = append(opts, ldap.DialWithTLSConfig(tlsFor(p.cfg.TLS, rawURL)))
 	}
@@ -285,15 +290,12 @@ func (p *pool) dialOne(ctx context.Context, rawURL string, bind bool) (*ldap.Con
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", rawURL, err)
 	}
-	conn.SetTimeout(timeout)
-	if err := p.secure(conn, rawURL); err != nil {
+	if err := p.secure(conn, rawURL, deadline); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
 	if bind && p.cfg.BindDN != "" {
-		err := conn.Bind(p.cfg.BindDN, p.cfg.BindPassword)
-		p.metrics.observe(opBind, err)
-		if err != nil {
+		if err := p.bind(conn, deadline); err != nil {
 			_ = conn.Close()
 			return nil, fmt.Errorf("bind to %s as %q: %w", rawURL, p.cfg.BindDN, err)
 		}
@@ -301,12 +303,37 @@ func (p *pool) dialOne(ctx context.Context, rawURL string, bind bool) (*ldap.Con
 	return conn, nil
 }
 
+// bind binds conn as the service account before deadline.
+func (p *pool) bind(conn *ldap.Conn, deadline time.Time) error {
+	if err := timeoutUntil(conn, deadline); err != nil {
+		return err
+	}
+	err := conn.Bind(p.cfg.BindDN, p.cfg.BindPassword)
+	p.metrics.observe(opBind, err)
+	return err
+}
+
+// timeoutUntil sets conn's request timeout to the time left until
+// deadline, or fails if none is left.
+func timeoutUntil(conn *ldap.Conn, deadline time.Time) error {
+	left := time.Until(deadline)
+	if left <= 0 {
+		return context.DeadlineExceeded
+	}
+	conn.SetTimeout(left)
+	return nil
+}
+
 // secure upgrades an ldap:// connection with StartTLS (RFC 4513 §3) when
-// configured; ldaps:// is TLS from the first byte.
-func (p *pool) secure(conn *ldap.Conn, rawURL string) error {
+// configured; ldaps:// is TLS from the first byte. go-ldap bounds the
+// StartTLS request but not the handshake that follows it.
+func (p *pool) secure(conn *ldap.Conn, rawURL string, deadline time.Time) error {
 	u, err := url.Parse(rawURL)
 	if !p.cfg.StartTLS || err != nil || !strings.EqualFold(u.Scheme, "ldap") {
 		return nil
+	}
+	if err := timeoutUntil(conn, deadline); err != nil {
+		return fmt.Errorf("StartTLS with %s: %w", rawURL, err)
 	}
 	err = conn.StartTLS(tlsFor(p.cfg.TLS, rawURL))
 	p.metrics.observe(opStartTLS, err)
@@ -329,13 +356,19 @@ func (p *pool) close() error {
 }
 
 // opTimeout is the per-operation timeout: cfg.Timeout, shortened to the
-// context's deadline, since go-ldap operations do not take a context.
+// context's deadline, since go-ldap operations do not take a context. A
+// deadline already past is an error even before the context says so: to
+// go-ldap a timeout of zero or less means none at all.
 func opTimeout(ctx context.Context, max time.Duration) (time.Duration, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if deadline, ok := ctx.Deadline(); ok {
-		return min(max, time.Until(deadline)), nil
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0, context.DeadlineExceeded
+		}
+		return min(max, left), nil
 	}
 	return max, nil
 }
@@ -362,5 +395,10 @@ func (p *pool) fresh(ctx context.Context, op func(*ldap.Conn) error) error {
 		return err
 	}
 	defer conn.Close()
+	timeout, err := opTimeout(ctx, p.cfg.Timeout)
+	if err != nil {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	conn.SetTimeout(timeout)
 	return op(conn)
 }
