@@ -65,7 +65,10 @@ type Config struct {
 	// dcrSecretHash, verified by comparing hashes).
 	Layout string
 	// Registerer, when set, receives dcrgate_ldap_operations_total, the LDAP
-	// requests sent by operation and result.
+	// requests sent by operation and result; dcrgate_ldap_dials_total and
+	// dcrgate_ldap_dial_failures_total, the connection attempts; and
+	// dcrgate_ldap_up, 0 while the directory is unreachable and requests
+	// are refused at once.
 	Registerer prometheus.Registerer
 }
 

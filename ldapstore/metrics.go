@@ -19,27 +19,76 @@ const (
 )
 
 // opMetrics counts every LDAP request the store sends, so that a benchmark
-// can report directory round trips per API call. A nil *opMetrics counts
-// nothing.
-type opMetrics struct{ ops *prometheus.CounterVec }
+// can report directory round trips per API call, and the pool's dials and
+// outage state, so that an outage shows as what it costs. A nil *opMetrics
+// counts nothing.
+type opMetrics struct {
+	ops *prometheus.CounterVec
+	// up is 1 while the directory is reachable, 0 while the pool's outage
+	// breaker refuses requests.
+	up prometheus.Gauge
+	// dials and dialFailures count connection attempts, one per server
+	// tried. They carry no label: a per-URL label would grow with every
+	// configuration change and say nothing the logs do not.
+	dials, dialFailures prometheus.Counter
+}
 
 func newOpMetrics(reg prometheus.Registerer) (*opMetrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
-	ops := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dcrgate_ldap_operations_total",
-		Help: "LDAP requests sent to the directory (one round trip each), by operation and result.",
-	}, []string{"operation", "result"})
-	if err := reg.Register(ops); err != nil {
-		return nil, fmt.Errorf("ldapstore: register metrics: %w", err)
+	m := &opMetrics{
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dcrgate_ldap_operations_total",
+			Help: "LDAP requests sent to the directory (one round trip each), by operation and result.",
+		}, []string{"operation", "result"}),
+		up: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dcrgate_ldap_up",
+			Help: "1 while the LDAP directory is reachable, 0 while requests are refused after every server failed to dial.",
+		}),
+		dials: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dcrgate_ldap_dials_total",
+			Help: "Connection attempts to LDAP servers (connect, TLS, bind), one per server tried.",
+		}),
+		dialFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dcrgate_ldap_dial_failures_total",
+			Help: "Connection attempts to LDAP servers that failed.",
+		}),
 	}
-	return &opMetrics{ops: ops}, nil
+	for _, c := range []prometheus.Collector{m.ops, m.up, m.dials, m.dialFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("ldapstore: register metrics: %w", err)
+		}
+	}
+	return m, nil
 }
 
 func (m *opMetrics) observe(op string, err error) {
 	if m != nil {
 		m.ops.WithLabelValues(op, resultLabel(err)).Inc()
+	}
+}
+
+// dialed counts one connection attempt and whether it failed.
+func (m *opMetrics) dialed(err error) {
+	if m == nil {
+		return
+	}
+	m.dials.Inc()
+	if err != nil {
+		m.dialFailures.Inc()
+	}
+}
+
+// setUp records whether the directory is reachable.
+func (m *opMetrics) setUp(up bool) {
+	if m == nil {
+		return
+	}
+	if up {
+		m.up.Set(1)
+	} else {
+		m.up.Set(0)
 	}
 }
 

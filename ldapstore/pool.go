@@ -36,13 +36,16 @@ const (
 // next acquire dials again, trying the URLs in order, which is how the store
 // fails over to a replica and back. A server that failed to dial is tried
 // last until its backoff ends, so failover does not pay a dead server's
-// connect timeout on every dial.
+// connect timeout on every dial. When a dial fails on every server, the
+// outage breaker refuses requests at once until one probe reconnects, so
+// that a directory outage is neither a dial storm nor a log flood.
 type pool struct {
 	cfg     Config
 	logger  *slog.Logger
 	metrics *opMetrics
 	// slots holds one token per connection that may exist (idle or in use).
-	slots chan struct{}
+	slots  chan struct{}
+	outage *outage
 
 	mu     sync.Mutex
 	idle   []idleConn
@@ -67,8 +70,9 @@ type downState struct {
 var errMaybeApplied = errors.New("ldapstore: a request was lost in flight with its connection")
 
 func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
+	metrics.setUp(true)
 	return &pool{cfg: cfg, logger: logger, metrics: metrics, slots: make(chan struct{}, cfg.PoolSize),
-		down: map[string]downState{}}
+		outage: newOutage(metrics.setUp), down: map[string]downState{}}
 }
 
 // do runs op, one LDAP request named kind, on a pooled connection. A
@@ -117,19 +121,21 @@ func markLost(inFlightLost bool, err error) error {
 }
 
 // acquire waits at most cfg.Timeout for a slot, then reuses an idle
-// connection or dials a new one. reused tells do whether a failure may be
-// the connection's age rather than the server's state.
+// connection or dials a new one. While the directory is down it fails at
+// once, before waiting for a slot (hung requests may hold them all),
+// except for the one caller whose dial probes the directory. reused tells
+// do whether a failure may be the connection's age rather than the
+// server's state.
 func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err error) {
-	if err := p.takeSlot(ctx); err != nil {
+	probe, err := p.admit(ctx)
+	if err != nil {
 		return nil, false, err
 	}
-	conn, err = p.popIdle(ctx)
-	if err == nil && conn == nil {
-		conn, err = p.dial(ctx, true)
-	} else if conn != nil {
-		reused = true
+	if err := p.takeSlot(ctx); err != nil {
+		p.settle(ctx, probe, untried, nil)
+		return nil, false, err
 	}
-	if err != nil {
+	if conn, reused, err = p.connection(ctx, probe); err != nil {
 		<-p.slots
 		return nil, false, err
 	}
@@ -140,6 +146,63 @@ func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err e
 	}
 	conn.SetTimeout(timeout)
 	return conn, reused, nil
+}
+
+// connection reuses an idle connection or dials a new one once the outage
+// breaker admits it (again: the directory may have gone down while the
+// caller waited for a slot). A probe always dials: idle connections were
+// closed when the directory went down.
+func (p *pool) connection(ctx context.Context, probe bool) (conn *ldap.Conn, reused bool, err error) {
+	if !probe {
+		if conn, err = p.popIdle(ctx); conn != nil || err != nil {
+			return conn, conn != nil, err
+		}
+	}
+	if probe, err = p.readmit(ctx, probe); err != nil {
+		return nil, false, err
+	}
+	conn, v, err := p.dial(ctx, true)
+	p.settle(ctx, probe, v, err)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return conn, false, nil
+}
+
+// admit asks the outage breaker whether the caller may go on. A caller
+// whose context has already ended is refused before it can take the probe,
+// which it could not use.
+func (p *pool) admit(ctx context.Context) (probe bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return p.outage.admit()
+}
+
+// settle hands an attempt's verdict to the outage breaker, and logs the
+// change of state if there is one: the idle connections of a directory
+// that just became unreachable are suspect, and are closed.
+func (p *pool) settle(ctx context.Context, probe bool, v verdict, cause error) {
+	t := p.outage.settle(probe, v, cause)
+	switch {
+	case t.wentDown:
+		p.closeIdle()
+		p.logger.WarnContext(ctx, "ldap directory unreachable; refusing requests until a probe reconnects",
+			"err", cause, "retry_in", t.retryIn.Round(time.Millisecond))
+	case t.cameUp:
+		p.logger.InfoContext(ctx, "ldap directory reachable again",
+			"down_for", t.downFor.Round(time.Millisecond), "refused", t.refused)
+	}
+}
+
+// closeIdle closes the idle connections.
+func (p *pool) closeIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.idle {
+		_ = c.conn.Close()
+	}
+	p.idle = nil
 }
 
 // takeSlot waits at most cfg.Timeout for room for one more connection. A
@@ -209,13 +272,15 @@ func (p *pool) healthy(ctx context.Context, conn *ldap.Conn) bool {
 	return err == nil
 }
 
-// release returns conn to the idle list unless opErr shows it is broken or
-// the pool is closed, and frees its slot.
+// release returns conn to the idle list unless opErr shows it is broken,
+// the pool is closed or the directory down (its connections are suspect),
+// and frees its slot.
 func (p *pool) release(conn *ldap.Conn, opErr error) {
 	defer func() { <-p.slots }()
+	down := p.outage.isDown()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || conn.IsClosing() || ldap.IsErrorWithCode(opErr, ldap.ErrorNetwork) {
+	if p.closed || down || conn.IsClosing() || ldap.IsErrorWithCode(opErr, ldap.ErrorNetwork) {
 		_ = conn.Close()
 		return
 	}
@@ -223,19 +288,53 @@ func (p *pool) release(conn *ldap.Conn, opErr error) {
 }
 
 // dial connects to the first URL that answers, servers in backoff last,
-// and binds as the service account if bind is set.
-func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, error) {
+// and binds as the service account if bind is set. Each server gets what
+// is left of the caller's time, at most cfg.Timeout; once the context has
+// ended the rest are not tried. The verdict is what the attempts say about
+// the directory, for the outage breaker; the error joins the attempts'
+// errors, for the caller to wrap in store.ErrUnavailable.
+func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, verdict, error) {
 	var errs []error
+	v := untried
 	for _, u := range p.dialOrder() {
-		conn, err := p.dialOne(ctx, u, bind)
-		p.markDial(u, err)
-		if err == nil {
-			return conn, nil
+		budget, err := opTimeout(ctx, p.cfg.Timeout)
+		if err != nil {
+			errs = append(errs, err)
+			break
 		}
-		p.logger.WarnContext(ctx, "ldap server unusable, trying the next", "url", u, "err", err)
+		conn, err := p.dialOne(u, bind, budget)
+		streak := p.markDial(u, err)
+		if err == nil {
+			p.logDialSuccess(ctx, u, streak)
+			return conn, reached, nil
+		}
+		v = max(v, verdictOf(ctx, err, budget))
+		p.logDialFailure(ctx, u, streak, err)
 		errs = append(errs, err)
 	}
-	return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, errors.Join(errs...))
+	return nil, v, errors.Join(errs...)
+}
+
+// logDialFailure warns when a server fails for the first time in a row
+// while the directory is up, and whenever a server answers with a refusal
+// (a wrong bind password: configuration, not an outage). Repeated failures
+// and those during an outage are debug lines: a dead replica is reported
+// once, and when it answers again (logDialSuccess); the breaker logs an
+// outage of the whole directory once.
+func (p *pool) logDialFailure(ctx context.Context, u string, failures int, err error) {
+	level := slog.LevelDebug
+	var le *ldap.Error
+	if (failures == 1 && !p.outage.isDown()) || (errors.As(err, &le) && !isUnavailable(err)) {
+		level = slog.LevelWarn
+	}
+	p.logger.Log(ctx, level, "ldap server unusable, trying the next", "url", u, "err", err)
+}
+
+// logDialSuccess reports a server that answers again after failed dials.
+func (p *pool) logDialSuccess(ctx context.Context, u string, failures int) {
+	if failures > 0 {
+		p.logger.InfoContext(ctx, "ldap server usable again", "url", u, "failed_dials", failures)
+	}
 }
 
 // dialOrder lists the URLs in configured order, those in backoff moved to
@@ -258,29 +357,35 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// markDial records a dial's outcome for dialOrder's backoff.
-func (p *pool) markDial(u string, err error) {
+// markDial records a dial's outcome for dialOrder's backoff, and returns
+// the server's failures in a row: with this one, or ended by this success.
+func (p *pool) markDial(u string, err error) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err == nil {
+		failures := p.down[u].failures
 		delete(p.down, u)
-		return
+		return failures
 	}
 	d := p.down[u]
 	d.failures++
 	d.until = time.Now().Add(min(downMax, downMin<<min(d.failures-1, 6)))
 	p.down[u] = d
+	return d.failures
 }
 
-// dialOne connects, secures and binds within the caller's time (at most
-// cfg.Timeout) as a whole: go-ldap times each request on its own, so each
-// step gets what the previous ones left, and a slow StartTLS does not buy
-// the bind a second timeout.
-func (p *pool) dialOne(ctx context.Context, rawURL string, bind bool) (*ldap.Conn, error) {
-	timeout, err := opTimeout(ctx, p.cfg.Timeout)
-	if err != nil {
-		return nil, err
-	}
+// dialOne connects to one server, secures and binds within timeout, and
+// counts the attempt.
+func (p *pool) dialOne(rawURL string, bind bool, timeout time.Duration) (*ldap.Conn, error) {
+	conn, err := p.connectOne(rawURL, bind, timeout)
+	p.metrics.dialed(err)
+	return conn, err
+}
+
+// connectOne connects, secures and binds within timeout as a whole: go-ldap
+// times each request on its own, so each step gets what the previous ones
+// left, and a slow StartTLS does not buy the bind a second timeout.
+func (p *pool) connectOne(rawURL string, bind bool, timeout time.Duration) (*ldap.Conn, error) {
 	deadline := time.Now().Add(timeout)
 	opts := []ldap.DialOpt{ldap.DialWithDialer(&net.Dialer{Deadline: deadline})}
 	if strings.HasPrefix(strings.ToLower(rawURL), "ldaps:") {
@@ -346,12 +451,9 @@ func (p *pool) secure(conn *ldap.Conn, rawURL string, deadline time.Time) error 
 // close closes idle connections now and busy ones when they are released.
 func (p *pool) close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.closed = true
-	for _, c := range p.idle {
-		_ = c.conn.Close()
-	}
-	p.idle = nil
+	p.mu.Unlock()
+	p.closeIdle()
 	return nil
 }
 
@@ -384,21 +486,53 @@ func isUnavailable(err error) bool {
 
 // fresh runs op on a new, unbound connection that is closed afterwards,
 // for binds as someone other than the service account. It takes a pool
-// slot, so it counts against PoolSize like any other connection.
-func (p *pool) fresh(ctx context.Context, op func(*ldap.Conn) error) error {
+// slot, so it counts against PoolSize like any other connection, and
+// passes the outage breaker like acquire. An unbound dial is only a TCP
+// connect, which a frozen server's kernel still accepts, so op's outcome
+// (the bind it sends) is what tells the breaker whether the directory
+// answers. The verdict is settled in a deferred call: a probe that op
+// panicked out of must still be handed back, or no one would probe again.
+func (p *pool) fresh(ctx context.Context, op func(*ldap.Conn) error) (err error) {
+	probe, err := p.admit(ctx)
+	if err != nil {
+		return err
+	}
 	if err := p.takeSlot(ctx); err != nil {
+		p.settle(ctx, probe, untried, nil)
 		return err
 	}
 	defer func() { <-p.slots }()
-	conn, err := p.dial(ctx, false)
-	if err != nil {
+	if probe, err = p.readmit(ctx, probe); err != nil {
 		return err
+	}
+	v := untried
+	defer func() { p.settle(ctx, probe, v, err) }()
+	v, err = p.runFresh(ctx, op)
+	return err
+}
+
+// runFresh dials without binding and runs op in what is left of the
+// caller's time. The verdict is op's, unless the dial failed.
+func (p *pool) runFresh(ctx context.Context, op func(*ldap.Conn) error) (verdict, error) {
+	conn, v, err := p.dial(ctx, false)
+	if err != nil {
+		return v, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	defer conn.Close()
 	timeout, err := opTimeout(ctx, p.cfg.Timeout)
 	if err != nil {
-		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		return untried, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	conn.SetTimeout(timeout)
-	return op(conn)
+	err = op(conn)
+	return verdictOf(ctx, err, timeout), err
+}
+
+// readmit asks the outage breaker again after a wait for a slot, unless
+// the caller already holds the probe.
+func (p *pool) readmit(ctx context.Context, probe bool) (bool, error) {
+	if probe {
+		return true, nil
+	}
+	return p.admit(ctx)
 }

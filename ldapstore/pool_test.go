@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dcrgate/dcrgate/ldapstore/slapdtest"
 	"github.com/dcrgate/dcrgate/store"
-	"github.com/dcrgate/dcrgate/store/storetest"
 )
 
 // deadURL is a loopback URL nobody listens on.
@@ -85,31 +83,6 @@ func TestPoolExhausted(t *testing.T) {
 	s.pool.release(conn, nil)
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping after release: %v", err)
-	}
-}
-
-// TestReconnectAfterRestart: pooled connections die with the server; the
-// store redials instead of failing every request from then on.
-func TestReconnectAfterRestart(t *testing.T) {
-	srv := slapdtest.Start(t)
-	s, err := New(t.Context(), configFor(srv, srv.BaseDN), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := storetest.NewRecord("survivor")
-	if err := s.Create(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
-	srv.Stop()
-	if _, err := s.Get(t.Context(), r.ID); !errors.Is(err, store.ErrUnavailable) {
-		t.Fatalf("Get with slapd down: err = %v, want ErrUnavailable", err)
-	}
-	if err := srv.Restart(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(t.Context(), r.ID); err != nil {
-		t.Fatalf("Get after restart: %v", err)
 	}
 }
 
