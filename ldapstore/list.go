@@ -50,7 +50,7 @@ func (s *Store) Count(ctx context.Context, q store.Query, limit int) (int, error
 // slot the API needs nor deadlocks when fn uses the store. One page is
 // decoded at a time.
 func (s *Store) Walk(ctx context.Context, q store.Query, fn func(client.Record) error) error {
-	conn, err := s.pool.dial(ctx, true)
+	conn, err := s.pool.dedicated(ctx)
 	if err != nil {
 		return err
 	}

@@ -511,6 +511,23 @@ func (p *pool) fresh(ctx context.Context, op func(*ldap.Conn) error) (err error)
 	return err
 }
 
+// dedicated dials a connection bound as the service account that belongs
+// to the caller alone, outside the pool's slots, through the outage
+// breaker: for a walk over many entries, which must neither hold a slot
+// the API needs nor wait for one its own callback holds.
+func (p *pool) dedicated(ctx context.Context) (*ldap.Conn, error) {
+	probe, err := p.admit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn, v, err := p.dial(ctx, true)
+	p.settle(ctx, probe, v, err)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return conn, nil
+}
+
 // runFresh dials without binding and runs op in what is left of the
 // caller's time. The verdict is op's, unless the dial failed.
 func (p *pool) runFresh(ctx context.Context, op func(*ldap.Conn) error) (verdict, error) {
