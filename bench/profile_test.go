@@ -26,6 +26,7 @@ import (
 
 	"github.com/dcrgate/dcrgate/api"
 	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/config"
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/iat/devissuer"
@@ -72,7 +73,7 @@ func newInProcess(b testing.TB, srv *slapdtest.Server, rotate bool) *inProcess {
 	svc := registration.New(st, tokens, hasher, registration.Options{
 		RequireInitialAccessToken: true, RequiredScopes: []string{"dcr"},
 		Management: registration.Management{Enabled: true, RotateClientSecret: rotate,
-			RotateRegistrationAccessToken: rotate, AllowClientDelete: true},
+			RotateRegistrationAccessToken: rotate, AllowClientDelete: true, RotationGracePeriod: config.DefaultRotationGracePeriod},
 		Metadata:  client.Options{MaxRedirectURIs: 20, MaxValueLength: 2048},
 		ClientURI: func(id string) string { return "http://127.0.0.1" + benchPath + "/" + id },
 	}, registration.WithLogger(logger))

@@ -176,14 +176,6 @@ func (a attrs) setCopies(m client.Metadata) {
 	a.set(schema.AttrClientName, m.ClientName)
 }
 
-// withCopies completes the attributes read for cur (decodedAttrs) with the
-// searchable copies the last write made of cur's metadata, which reads do
-// not fetch: together they are the entry as stored, for changes to diff.
-func withCopies(read attrs, cur client.Record) attrs {
-	read.setCopies(cur.Metadata)
-	return read
-}
-
 // set stores the non-blank values, dropping repeats: directories reject
 // empty strings and duplicate values, and the searchable copies need
 // neither (the JSON keeps the exact list).

@@ -302,3 +302,41 @@ func TestKnownWritesKeepNewest(t *testing.T) {
 		t.Fatal("a nil knownWrites remembered something")
 	}
 }
+
+// TestOrdinaryUpdateIsRemembered: an update of an entry another process
+// wrote reads the whole entry, searchable copies included, so it replaces
+// whatever differs (a stray copy added by hand included) and knows the
+// entry afterwards: the next update is one Modify from memory.
+func TestOrdinaryUpdateIsRemembered(t *testing.T) {
+	for _, controls := range []bool{true, false} {
+		s, counter := countingStore(t, controls)
+		r := storetest.NewRecord("elsewhere")
+		if err := s.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		s.known.forget(r.ID)
+		adminModify(t, s, r.ID, func(req *ldap.ModifyRequest) {
+			req.Add("dcrRedirectURI", []string{"https://stray.example.com/cb"})
+		})
+		token := r.RegistrationTokenHash
+		for i, want := range []map[string]int{{opSearch: 1, opModify: 1}, {opModify: 1}} {
+			before := counter.counts()
+			next := [...]string{tokenA, tokenB}[i]
+			got, err := s.Update(t.Context(), r.ID, replacement(token, "N", "https://n.example.com/cb", next))
+			if err != nil {
+				t.Fatalf("controls=%v, update %d: %v", controls, i+1, err)
+			}
+			done := map[string]int{}
+			for op, n := range counter.counts() {
+				if d := n - before[op]; d > 0 {
+					done[op] = d
+				}
+			}
+			if !reflect.DeepEqual(done, want) {
+				t.Fatalf("controls=%v, update %d: LDAP requests %v, want %v", controls, i+1, done, want)
+			}
+			wantStored(t, s, got)
+			token = next
+		}
+	}
+}

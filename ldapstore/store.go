@@ -180,19 +180,25 @@ func (s *Store) dn(id string) string { return s.layout.dn(id, s.cfg.BaseDN) }
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, id string) (client.Record, error) {
-	r, _, err := s.read(ctx, id)
+	r, _, err := s.read(ctx, id, decodedAttrs)
 	return r, err
 }
 
-// read returns the record and the attributes it was decoded from: the
-// metadata and server-side state, not the searchable copies, which decode
-// does not need (withCopies derives them for Update's diff).
-func (s *Store) read(ctx context.Context, id string) (client.Record, attrs, error) {
+// entryAttrNames are all the attributes of an entry as the store keeps
+// it: what decode reads and the searchable copies, which it does not, but
+// which an update must diff against to send only what changes and to know
+// the entry afterwards (knownWrites).
+var entryAttrNames = slices.Concat(decodedAttrs, searchableCopies)
+
+// read returns the record and the attributes it was decoded from; names
+// are the attributes to fetch: decodedAttrs to decode the record, or
+// entryAttrNames to know the whole entry.
+func (s *Store) read(ctx context.Context, id string, names []string) (client.Record, attrs, error) {
 	if !validID(id) {
 		return client.Record{}, nil, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
 	req := ldap.NewSearchRequest(s.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-		1, 0, false, "(objectClass="+schema.ClassClient+")", s.layout.attrs(decodedAttrs), nil)
+		1, 0, false, "(objectClass="+schema.ClassClient+")", s.layout.attrs(names), nil)
 	var res *ldap.SearchResult
 	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) (err error) {
 		res, err = conn.Search(req)
@@ -256,7 +262,7 @@ func (s *Store) retry(ctx context.Context, attempt func() error) error {
 var errLostRace = errors.New("ldapstore: revision changed")
 
 func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record) (client.Record, error)) (client.Record, error) {
-	cur, stored, err := s.read(ctx, id)
+	cur, stored, err := s.read(ctx, id, entryAttrNames)
 	if err != nil {
 		return client.Record{}, err
 	}
@@ -277,7 +283,7 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err != nil {
 		return client.Record{}, err
 	}
-	s.layout.changes(req, withCopies(stored, cur), w)
+	s.layout.changes(req, stored, w)
 	var res *ldap.ModifyResult
 	err = s.pool.do(ctx, opModify, func(conn *ldap.Conn) (err error) {
 		res, err = conn.ModifyWithResult(req)
@@ -290,10 +296,14 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 	if err := s.guardError("update", id, err, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) && len(stored[schema.AttrRevision]) == 0); err != nil {
 		return client.Record{}, err
 	}
-	// Not remembered: the copies diffed against were derived from the
-	// metadata read, not read themselves, so a stray copy may survive.
-	s.known.forget(id)
-	return s.written(res, next)
+	// Every attribute that differed from the entry as read was replaced,
+	// and the revision guard held: the entry is now exactly a, unless the
+	// directory hashed secrets itself (then remember forgets it).
+	written, err := s.written(res, next)
+	if err == nil {
+		s.known.remember(written, a)
+	}
+	return written, err
 }
 
 // appliedEarlier finds out, after a write whose answer may have been lost
@@ -310,7 +320,7 @@ func (s *Store) appliedEarlier(ctx context.Context, err error, id string, wrote 
 	if wrote == nil || !errors.Is(err, errMaybeApplied) {
 		return client.Record{}, false, nil
 	}
-	r, stored, readErr := s.read(ctx, id)
+	r, stored, readErr := s.read(ctx, id, decodedAttrs)
 	switch {
 	case errors.Is(readErr, store.ErrNotFound):
 		return client.Record{}, false, nil
@@ -498,7 +508,7 @@ func backoff(ctx context.Context, attempt int) error {
 // new record; without it a concurrent write in that window goes unseen.
 func (s *Store) Delete(ctx context.Context, id string, cond func(client.Record) error) error {
 	return s.retry(ctx, func() error {
-		cur, stored, err := s.read(ctx, id)
+		cur, stored, err := s.read(ctx, id, decodedAttrs)
 		if err != nil {
 			return err
 		}
@@ -593,7 +603,7 @@ func (s *Store) goneAfterLoss(ctx context.Context, id string, err error) bool {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 		return true
 	case errors.Is(err, store.ErrUnavailable):
-		_, _, readErr := s.read(ctx, id)
+		_, _, readErr := s.read(ctx, id, decodedAttrs)
 		return errors.Is(readErr, store.ErrNotFound)
 	}
 	return false
