@@ -16,6 +16,14 @@ import (
 
 const contentTypeJSON = "application/json"
 
+// ClientStatusMember is the extension member of a client information
+// response that says a registration is held for approval, with the value
+// StatusAwaitingApproval.
+const (
+	ClientStatusMember     = "client_status"
+	StatusAwaitingApproval = "awaiting_approval"
+)
+
 // renderRegistration writes the client information response (RFC 7591
 // §3.2.1), or err when it is set.
 func (h *handlers) renderRegistration(c *gin.Context, status int, reg registration.Registration, err error) {
@@ -55,6 +63,12 @@ func registrationJSON(reg registration.Registration) ([]byte, error) {
 	}
 	if reg.RegistrationClientURI != "" {
 		writeStringMember(&b, "registration_client_uri", reg.RegistrationClientURI)
+	}
+	if reg.AwaitingApproval {
+		// An extension member (RFC 7591 §2): the client exists, but no token
+		// is issued to it, and its management answers as for an unknown
+		// client, until an administrator enables it.
+		writeStringMember(&b, ClientStatusMember, StatusAwaitingApproval)
 	}
 	if len(md) > 2 { // md is "{...}": splice its members after ours
 		b.WriteByte(',')

@@ -37,9 +37,25 @@ type Record struct {
 	// Revision counts writes; stores use it for compare-and-swap updates and
 	// bump it themselves.
 	Revision uint64
-	Disabled bool
-	// ExpiresAt is when the whole registration lapses; zero means never.
+	// Disabled clients are refused by dcrgate and, since their secret
+	// hashes are kept out of userPassword, by the directory's bind: awaiting
+	// an administrator's approval, or disabled by one. DisabledReason says
+	// which, for people.
+	Disabled       bool
+	DisabledReason string
+	// ExpiresAt is when the whole registration lapses unless renewed by
+	// use; zero means never.
 	ExpiresAt time.Time
+	// LastUsedAt is when the client was last read or updated through RFC
+	// 7592, to the day; zero means never since its registration.
+	LastUsedAt time.Time
+	// LastBindAt is when the directory last accepted the client's secret
+	// (OpenLDAP's lastbind overlay); zero when unknown. The directory
+	// keeps it: stores read it and never write it.
+	LastBindAt time.Time
+	// Defaulted names the metadata members the client configuration
+	// defaults filled in because the request omitted them.
+	Defaulted []string
 }
 
 // SecretHash is one accepted client secret, hashed.
@@ -113,6 +129,7 @@ func (r Record) Clone() Record {
 	r.Secrets = slices.Clone(r.Secrets)
 	r.Owner.Scopes = slices.Clone(r.Owner.Scopes)
 	r.Owner.Claims = bytes.Clone(r.Owner.Claims)
+	r.Defaulted = slices.Clone(r.Defaulted)
 	if r.Statement != nil {
 		st := *r.Statement
 		st.Claims, st.Defaults, st.Scopes = bytes.Clone(st.Claims), bytes.Clone(st.Defaults), slices.Clone(st.Scopes)

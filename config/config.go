@@ -20,8 +20,12 @@ type Config struct {
 	// SoftwareStatements lists who may sign software statements (RFC 7591 §2.3).
 	SoftwareStatements SoftwareStatements `yaml:"software_statements"`
 	LDAP               LDAP               `yaml:"ldap"`
-	Metrics            Metrics            `yaml:"metrics"`
-	Log                Log                `yaml:"log"`
+	// Reaper removes expired and idle clients and credentials past their
+	// time, periodically while serving; `dcrgate clients reap` does the
+	// same once.
+	Reaper  Reaper  `yaml:"reaper"`
+	Metrics Metrics `yaml:"metrics"`
+	Log     Log     `yaml:"log"`
 	// Policies are the client registration policies, checked in order on
 	// every registration and update (see package policies for the kinds).
 	Policies []Policy `yaml:"policies"`
@@ -43,6 +47,12 @@ type Registration struct {
 	MaxRedirectURIs int `yaml:"max_redirect_uris"`
 	// MaxValueLength caps the length of any single string value.
 	MaxValueLength int `yaml:"max_value_length"`
+	// ClientLifetime: clients expire unless read or updated through RFC
+	// 7592 within it; 0 = never.
+	ClientLifetime time.Duration `yaml:"client_lifetime"`
+	// ClientSecretLifetime: client_secret_expires_at; the next read or
+	// update after it issues a new secret; 0 = never.
+	ClientSecretLifetime time.Duration `yaml:"client_secret_lifetime"`
 }
 
 // ExtendedProperty is one configured extension metadata field.
@@ -182,6 +192,21 @@ type LDAP struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
+// Reaper configures the removal of what is past its time.
+type Reaper struct {
+	// Interval runs the reaper in `serve` this often; 0 = never (run
+	// `dcrgate clients reap` from cron instead). Several replicas may run
+	// it: every removal is a guarded write that one of them wins.
+	Interval time.Duration `yaml:"interval"`
+	// IdlePublicClients removes public clients neither read nor updated
+	// for this long; 0 = never.
+	IdlePublicClients time.Duration `yaml:"idle_public_clients"`
+	// IdleSecretClients removes clients with a secret the directory has
+	// not seen bind, nor anyone read or updated, for this long; needs the
+	// directory's last-bind record (OpenLDAP: lastbind overlay); 0 = never.
+	IdleSecretClients time.Duration `yaml:"idle_secret_clients"`
+}
+
 // Metrics is the telemetry listener (/metrics, /healthz, /readyz).
 type Metrics struct {
 	Listen string `yaml:"listen"`
@@ -203,8 +228,10 @@ type Policy struct {
 	Values     []string `yaml:"values"`
 	Max        int      `yaml:"max"`
 	Expression string   `yaml:"expression"`
-	Message    string   `yaml:"message"`
-	Error      string   `yaml:"error"`
+	// Metadata are the members a defaults policy fills in.
+	Metadata map[string]any `yaml:"metadata"`
+	Message  string         `yaml:"message"`
+	Error    string         `yaml:"error"`
 	// Issuers and Scopes limit the policy to callers whose initial access
 	// token comes from one of Issuers and carries one of Scopes.
 	Issuers []string `yaml:"issuers"`

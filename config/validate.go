@@ -79,6 +79,7 @@ func (c Config) checks() []check {
 	}
 	checks = append(checks, c.Registration.checks(len(c.InitialAccessTokens.Issuers))...)
 	checks = append(checks, c.Management.checks()...)
+	checks = append(checks, c.Reaper.checks()...)
 	checks = append(checks, c.InitialAccessTokens.checks()...)
 	return append(checks, c.SoftwareStatements.checks(c.metadataOptions())...)
 }
@@ -106,6 +107,8 @@ func (r Registration) checks(issuers int) []check {
 		{r.MaxBodyBytes <= 0, "registration.max_body_bytes", "must be > 0"},
 		{r.MaxRedirectURIs <= 0, "registration.max_redirect_uris", "must be > 0"},
 		{r.MaxValueLength <= 0, "registration.max_value_length", "must be > 0"},
+		{r.ClientLifetime < 0, "registration.client_lifetime", "must not be negative"},
+		{r.ClientSecretLifetime < 0, "registration.client_secret_lifetime", "must not be negative"},
 	}
 	checks = append(checks, scopeChecks("registration.required_scopes", r.RequiredScopes)...)
 	return append(checks, extendedMetadataChecks(r.ExtendedMetadata)...)
@@ -127,6 +130,14 @@ func extendedMetadataChecks(props []ExtendedProperty) []check {
 		seen[p.Name] = true
 	}
 	return checks
+}
+
+func (r Reaper) checks() []check {
+	return []check{
+		{r.Interval < 0, "reaper.interval", "must not be negative"},
+		{r.IdlePublicClients < 0, "reaper.idle_public_clients", "must not be negative"},
+		{r.IdleSecretClients < 0, "reaper.idle_secret_clients", "must not be negative"},
+	}
 }
 
 func (m Management) checks() []check {

@@ -52,8 +52,13 @@ var managedAttrs = []string{
 	schema.AttrIssuedAt, schema.AttrSecretExpiresAt, schema.AttrExpiresAt, schema.AttrDisabled,
 	schema.AttrRegistrationTokenHash, schema.AttrUserPassword, schema.AttrRetainedSecret,
 	schema.AttrPreviousTokenHash, schema.AttrPreviousTokenExpiresAt, schema.AttrOwnerPrincipal,
-	schema.AttrSoftwareStatement,
+	schema.AttrSoftwareStatement, schema.AttrSuspendedSecret, schema.AttrLastUsedAt, schema.AttrDefaultedMetadata,
+	schema.AttrDisabledReason,
 }
+
+// directoryAttrs are read with an entry but written only by the directory
+// itself (operational attributes): dcrgate never sends them.
+var directoryAttrs = []string{schema.AttrLastBind}
 
 // searchableCopies are the managed attributes that copy metadata members
 // for filters; decode never reads them, so reads do not fetch them.
@@ -63,11 +68,11 @@ var searchableCopies = []string{
 	schema.AttrClientName,
 }
 
-// decodedAttrs are the managed attributes decode reads: the metadata and
-// the server-side state.
-var decodedAttrs = slices.DeleteFunc(slices.Clone(managedAttrs), func(a string) bool {
+// decodedAttrs are the attributes decode reads: the metadata, the
+// server-side state and what the directory keeps of the client.
+var decodedAttrs = append(slices.DeleteFunc(slices.Clone(managedAttrs), func(a string) bool {
 	return slices.Contains(searchableCopies, a)
-})
+}), directoryAttrs...)
 
 // attrs is an entry's managed attributes by canonical name; absent and
 // empty are the same thing.
@@ -77,7 +82,7 @@ type attrs map[string][]string
 // case the server spelled their names in.
 func (l layout) entryAttrs(e *ldap.Entry) attrs {
 	a := attrs{}
-	for _, name := range managedAttrs {
+	for _, name := range slices.Concat(managedAttrs, directoryAttrs) {
 		if values := e.GetEqualFoldAttributeValues(l.attr(name)); len(values) > 0 {
 			a[name] = values
 		}
@@ -106,14 +111,16 @@ func encode(r client.Record) (attrs, error) {
 	a.set(schema.AttrRegistrationTokenHash, r.RegistrationTokenHash)
 	a.set(schema.AttrPreviousTokenHash, r.PreviousToken.Hash)
 	a.set(schema.AttrDisabled, strings.ToUpper(strconv.FormatBool(r.Disabled)))
+	a.set(schema.AttrDisabledReason, r.DisabledReason)
+	a.set(schema.AttrDefaultedMetadata, r.Defaulted...)
 	for name, t := range map[string]time.Time{schema.AttrIssuedAt: r.IssuedAt,
 		schema.AttrSecretExpiresAt: r.SecretExpiresAt, schema.AttrExpiresAt: r.ExpiresAt,
-		schema.AttrPreviousTokenExpiresAt: r.PreviousToken.ExpiresAt} {
+		schema.AttrPreviousTokenExpiresAt: r.PreviousToken.ExpiresAt, schema.AttrLastUsedAt: r.LastUsedAt} {
 		if err := a.setTime(name, t); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.setSecrets(r.Secrets); err != nil {
+	if err := a.setSecrets(r.Secrets, r.Disabled); err != nil {
 		return nil, err
 	}
 	if p := principalOf(r.Owner); p != nil {
@@ -211,8 +218,14 @@ func (a attrs) setTime(name string, t time.Time) error {
 
 // setSecrets puts every hash in userPassword, so a bind with any accepted
 // secret succeeds, and lists the retained ones with their expiry in
-// dcrRetainedSecret so that the current one can be told apart.
-func (a attrs) setSecrets(secrets []client.SecretHash) error {
+// dcrRetainedSecret so that the current one can be told apart. A disabled
+// client's hashes go to dcrSuspendedSecret instead: with no userPassword
+// the directory refuses every bind as the client, whatever its ACLs.
+func (a attrs) setSecrets(secrets []client.SecretHash, disabled bool) error {
+	attr := schema.AttrUserPassword
+	if disabled {
+		attr = schema.AttrSuspendedSecret
+	}
 	seen := map[string]bool{}
 	for _, s := range secrets {
 		switch {
@@ -220,12 +233,13 @@ func (a attrs) setSecrets(secrets []client.SecretHash) error {
 			return fmt.Errorf("%w: a secret is not a {SCHEME}-prefixed hash", ErrInvalidRecord)
 		case seen[s.Hash]:
 			return fmt.Errorf("%w: the same secret hash is listed twice", ErrInvalidRecord)
-		case !s.ExpiresAt.IsZero() && strings.HasPrefix(s.Hash, credentials.ClearPrefix):
-			// dcrRetainedSecret is readable like any attribute.
-			return fmt.Errorf("%w: a retained secret is clear text", ErrInvalidRecord)
+		case (disabled || !s.ExpiresAt.IsZero()) && strings.HasPrefix(s.Hash, credentials.ClearPrefix):
+			// Only userPassword is hashed by the directory; dcrRetainedSecret
+			// and dcrSuspendedSecret are readable like any attribute.
+			return fmt.Errorf("%w: a retained or suspended secret is clear text", ErrInvalidRecord)
 		}
 		seen[s.Hash] = true
-		a[schema.AttrUserPassword] = append(a[schema.AttrUserPassword], s.Hash)
+		a[attr] = append(a[attr], s.Hash)
 		if !s.ExpiresAt.IsZero() {
 			a[schema.AttrRetainedSecret] = append(a[schema.AttrRetainedSecret],
 				s.ExpiresAt.UTC().Format(timeLayout)+"$"+s.Hash)
@@ -272,7 +286,9 @@ func decode(a attrs) (client.Record, error) {
 		PreviousToken:         client.PreviousToken{Hash: first(a, schema.AttrPreviousTokenHash)},
 		Owner: client.Owner{Issuer: first(a, schema.AttrOwnerIssuer), Subject: first(a, schema.AttrOwnerSubject),
 			TokenID: first(a, schema.AttrOwnerTokenID)},
-		Disabled: first(a, schema.AttrDisabled) == "TRUE",
+		Disabled:       first(a, schema.AttrDisabled) == "TRUE",
+		DisabledReason: first(a, schema.AttrDisabledReason),
+		Defaulted:      a[schema.AttrDefaultedMetadata],
 	}
 	var errs []error
 	if raw := first(a, schema.AttrMetadata); raw != "" {
@@ -287,13 +303,14 @@ func decode(a attrs) (client.Record, error) {
 	}
 	for name, t := range map[string]*time.Time{schema.AttrIssuedAt: &r.IssuedAt,
 		schema.AttrSecretExpiresAt: &r.SecretExpiresAt, schema.AttrExpiresAt: &r.ExpiresAt,
-		schema.AttrPreviousTokenExpiresAt: &r.PreviousToken.ExpiresAt} {
+		schema.AttrPreviousTokenExpiresAt: &r.PreviousToken.ExpiresAt, schema.AttrLastUsedAt: &r.LastUsedAt,
+		schema.AttrLastBind: &r.LastBindAt} {
 		var err error
 		*t, err = parseTime(first(a, name))
 		errs = append(errs, wrapAttr(name, err))
 	}
 	var err error
-	r.Secrets, err = decodeSecrets(a[schema.AttrUserPassword], a[schema.AttrRetainedSecret])
+	r.Secrets, err = decodeSecrets(slices.Concat(a[schema.AttrUserPassword], a[schema.AttrSuspendedSecret]), a[schema.AttrRetainedSecret])
 	errs = append(errs, err, decodeOwner(a, &r.Owner), decodeStatement(a, &r.Statement))
 	return r, errors.Join(errs...)
 }

@@ -664,17 +664,77 @@ func (s *Store) compareSecret(ctx context.Context, id, secret string) (bool, err
 	return false, nil
 }
 
-// listFilter builds the search filter for q, every value escaped.
+// listFilter is store.Query.Matches as an LDAP filter, every value
+// escaped. "Before t" is written (!(attr>=t)), which an entry without the
+// attribute also matches, as Matches counts a zero time as never. A
+// directory that does not know an attribute (pwdLastSuccess without the
+// lastbind overlay's schema) evaluates its terms as undefined, so the
+// rule that needs it selects nothing rather than everything.
 func listFilter(q store.Query) string {
-	filter := "(objectClass=" + schema.ClassClient + ")"
-	for _, f := range [][2]string{{schema.AttrOwnerIssuer, q.OwnerIssuer}, {schema.AttrOwnerSubject, q.OwnerSubject},
+	f := "(objectClass=" + schema.ClassClient + ")"
+	for _, eq := range [][2]string{{schema.AttrOwnerIssuer, q.OwnerIssuer}, {schema.AttrOwnerSubject, q.OwnerSubject},
 		{schema.AttrOwnerTokenID, q.OwnerTokenID}} {
-		if f[1] != "" {
-			filter += "(" + f[0] + "=" + ldap.EscapeFilter(f[1]) + ")"
+		if eq[1] != "" {
+			f += "(" + eq[0] + "=" + ldap.EscapeFilter(eq[1]) + ")"
 		}
 	}
-	return "(&" + filter + ")"
+	if q.NameContains != "" {
+		f += "(" + schema.AttrClientName + "=*" + ldap.EscapeFilter(q.NameContains) + "*)"
+	}
+	f += atOrAfter(schema.AttrIssuedAt, q.CreatedAfter) + notAtOrAfter(schema.AttrIssuedAt, q.CreatedBefore)
+	f += atOrBefore(schema.AttrExpiresAt, q.ExpiredAt) + atOrBefore(schema.AttrSecretExpiresAt, q.SecretExpiredAt)
+	if q.Disabled {
+		f += "(" + schema.AttrDisabled + "=TRUE)"
+	}
+	switch q.Kind {
+	case store.Public:
+		f += "(" + schema.AttrTokenEndpointAuthMethod + "=none)"
+	case store.SecretBased:
+		f += "(|(" + schema.AttrTokenEndpointAuthMethod + "=client_secret_basic)(" +
+			schema.AttrTokenEndpointAuthMethod + "=client_secret_post))"
+	}
+	if !q.UnusedSince.IsZero() {
+		f += notAtOrAfter(schema.AttrIssuedAt, q.UnusedSince) + notAtOrAfter(schema.AttrLastUsedAt, q.UnusedSince)
+	}
+	if !q.NotBoundSince.IsZero() {
+		f += notAtOrAfter(schema.AttrIssuedAt, q.NotBoundSince) + notAtOrAfter(schema.AttrLastBind, q.NotBoundSince)
+	}
+	if q.Bound {
+		f += "(" + schema.AttrLastBind + "=*)"
+	}
+	if q.Lingering {
+		f += "(|(" + schema.AttrRetainedSecret + "=*)(" + schema.AttrPreviousTokenHash + "=*))"
+	}
+	return "(&" + f + ")"
 }
+
+// atOrAfter is (attr>=t), nothing for the zero time.
+func atOrAfter(attr string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return "(" + attr + ">=" + ldapTime(t) + ")"
+}
+
+// atOrBefore is (attr<=t), nothing for the zero time.
+func atOrBefore(attr string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return "(" + attr + "<=" + ldapTime(t) + ")"
+}
+
+// notAtOrAfter is "before t, or never": (!(attr>=t)), nothing for the
+// zero time.
+func notAtOrAfter(attr string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return "(!" + atOrAfter(attr, t) + ")"
+}
+
+// ldapTime is t as GeneralizedTime to the second.
+func ldapTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // Ping implements store.Store by reading the base entry, which proves the
 // server answers, the bind works and the base DN exists.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/oauth"
 )
 
@@ -28,7 +29,7 @@ const (
 
 // Kinds lists the kinds Build knows, for configuration errors and docs.
 var Kinds = []string{KindRedirectURIHosts, KindAllowedScopes, KindAllowedGrantTypes,
-	KindAllowedAuthMethods, KindMaxClientsPerOwner, KindCEL, KindSoftwareStatement}
+	KindAllowedAuthMethods, KindMaxClientsPerOwner, KindCEL, KindSoftwareStatement, KindDefaults, KindApproval}
 
 // Spec is one configured policy.
 type Spec struct {
@@ -41,13 +42,16 @@ type Spec struct {
 	Values []string
 	// Max is the limit of max_clients_per_owner.
 	Max int
-	// Expression is the CEL rule of a cel policy; it must yield a bool.
+	// Expression is the CEL rule of a cel policy, or the condition of an
+	// approval policy; it must yield a bool.
 	Expression string
 	// Message is the error_description when a cel policy refuses.
 	Message string
 	// Error is the error code when a cel policy refuses: invalid_client_metadata
 	// (default), invalid_redirect_uri or access_denied.
 	Error string
+	// Metadata are the members a defaults policy fills in.
+	Metadata map[string]any
 	// Issuers and Scopes select the callers a policy applies to (the
 	// "chain chosen by the caller's token"): when set, the initial access
 	// token must come from one of Issuers and carry one of Scopes.
@@ -102,6 +106,10 @@ func (b builder) build(s Spec) (Policy, error) {
 		return newCELRule(s)
 	case KindSoftwareStatement:
 		return SoftwareStatement{Issuers: s.Values}, nil
+	case KindDefaults:
+		return newDefaults(s)
+	case KindApproval:
+		return newApproval(s)
 	default:
 		return nil, fmt.Errorf("unknown kind %q (known: %v)", s.Kind, Kinds)
 	}
@@ -128,15 +136,20 @@ func scoped(s Spec, p Policy) Policy {
 	return whenPolicy{issuers: s.Issuers, scopes: s.Scopes, Policy: p}
 }
 
-// Check implements Policy. Requests without a token principal (open
-// registration, and updates of clients registered that way) never match a
-// selection; updates of the others match as their registration did.
+// Check implements Policy.
 func (w whenPolicy) Check(ctx context.Context, r Request) error {
-	p := r.Principal
-	if p == nil || len(w.issuers) > 0 && !slices.Contains(w.issuers, p.Issuer) || !p.HasAnyScope(w.scopes) {
+	if !w.selects(r.Principal) {
 		return nil
 	}
 	return w.Policy.Check(ctx, r)
+}
+
+// selects reports whether the policy applies to the caller p. Requests
+// without a token principal (open registration, and updates of clients
+// registered that way) never match a selection; updates of the others
+// match as their registration did.
+func (w whenPolicy) selects(p *iat.Principal) bool {
+	return p != nil && (len(w.issuers) == 0 || slices.Contains(w.issuers, p.Issuer)) && p.HasAnyScope(w.scopes)
 }
 
 // refusal builds the error a policy returns, naming the policy so the

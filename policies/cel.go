@@ -84,18 +84,28 @@ func newCELRule(s Spec) (Policy, error) {
 // Check implements Policy. An expression that fails to evaluate (a missing
 // member, a type error) refuses: a policy fails closed.
 func (c celRule) Check(ctx context.Context, r Request) error {
-	vars, err := celVars(r)
-	if err != nil {
-		return oauth.From(err)
-	}
-	out, _, err := c.program.ContextEval(ctx, vars)
-	if err != nil {
+	ok, err := c.eval(ctx, r)
+	switch {
+	case err != nil:
 		return c.refuse.WithCause(err)
-	}
-	if ok, isBool := out.Value().(bool); !isBool || !ok {
+	case !ok:
 		return c.refuse
 	}
 	return nil
+}
+
+// eval evaluates the expression on r.
+func (c celRule) eval(ctx context.Context, r Request) (bool, error) {
+	vars, err := celVars(r)
+	if err != nil {
+		return false, err
+	}
+	out, _, err := c.program.ContextEval(ctx, vars)
+	if err != nil {
+		return false, err
+	}
+	ok, isBool := out.Value().(bool)
+	return ok && isBool, nil
 }
 
 // celVars exposes the request to the expression. Metadata goes through its

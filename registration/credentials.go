@@ -38,6 +38,10 @@ func (s *Service) newSecret(r *client.Record, now time.Time, keepReplaced bool) 
 		kept = append(kept, r.Secrets[1:]...)
 	}
 	r.Secrets = append([]client.SecretHash{{Hash: hash}}, kept[:min(len(kept), maxRetainedSecrets)]...)
+	r.SecretExpiresAt = time.Time{}
+	if life := s.opts.ClientSecretLifetime; life > 0 {
+		r.SecretExpiresAt = now.Add(life).Truncate(time.Second)
+	}
 	return secret, nil
 }
 
@@ -66,14 +70,18 @@ func (s *Service) newToken(r *client.Record, now time.Time, match client.TokenMa
 	return token
 }
 
-// settle drops, before a write, what no longer needs keeping: retained
-// secrets whose time is up, a previous token past its grace, and — once a
-// caller proves with the current token that it received the last answer —
-// the previous token and the secrets kept in case that answer was lost
+// settle drops, before a write, what no longer needs keeping: a secret
+// past its lifetime (with the ones retained before it), retained secrets
+// whose time is up, a previous token past its grace, and — once a caller
+// proves with the current token that it received the last answer — the
+// previous token and the secrets kept in case that answer was lost
 // (unless "Retain Client Secret" keeps them anyway). Expiry is enforced on
-// every write of the entry; between writes an AS that binds must honour
-// dcrgate's recorded expiry, and the reaper removes them (see docs).
+// every write of the entry and by the reaper; between those, an AS that
+// binds must honour dcrgate's recorded expiry (see docs).
 func (s *Service) settle(r *client.Record, now time.Time, match client.TokenMatch) {
+	if secretExpired(*r, now) {
+		r.Secrets, r.SecretExpiresAt = nil, time.Time{}
+	}
 	if len(r.Secrets) > 1 {
 		kept := []client.SecretHash{r.Secrets[0]}
 		for _, sh := range r.Secrets[1:] {

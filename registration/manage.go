@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
@@ -30,7 +31,9 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 		if err != nil {
 			return Registration{}, managementError(err)
 		}
-		return s.present(r, issued{}), nil
+		if !s.needsWrite(r, s.now()) {
+			return s.present(r, issued{}), nil
+		}
 	}
 	var out issued
 	r, err := s.store.Update(ctx, clientID, func(r client.Record) (client.Record, error) {
@@ -39,6 +42,7 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 		if err != nil {
 			return r, err
 		}
+		s.touch(&r, now)
 		out, err = s.refreshCredentials(&r, now, match)
 		return r, err
 	})
@@ -68,9 +72,10 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 		if err != nil {
 			return r, err
 		}
-		if err := s.replaceMetadata(ctx, &r, body); err != nil {
+		if err := s.replaceMetadata(ctx, &r, body, now); err != nil {
 			return r, err
 		}
+		s.touch(&r, now)
 		out, err = s.refreshCredentials(&r, now, match)
 		return r, err
 	})
@@ -85,25 +90,26 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 // sends, else the one r keeps, fixes what it claims; the policies judge it
 // as r's owner; RFC 7592 §2.2's rules on the body apply; and a client_secret
 // it carries must be the current one.
-func (s *Service) replaceMetadata(ctx context.Context, r *client.Record, body []byte) error {
-	body, stmt, err := s.withStatement(ctx, body, r.Statement)
+func (s *Service) replaceMetadata(ctx context.Context, r *client.Record, body []byte, now time.Time) error {
+	principal := principalOf(r.Owner)
+	c, err := s.compose(ctx, body, r.Statement, principal)
 	if err != nil {
 		return err
 	}
-	md, req, err := s.validMetadata(ctx, body, s.policyRequest(OpUpdate, r.ID, principalOf(r.Owner), stmt))
+	md, req, err := s.validMetadata(ctx, c.body, s.policyRequest(OpUpdate, r.ID, principal, c.statement))
 	if err != nil {
 		return err
 	}
 	if err := checkUpdateRequest(r.ID, req); err != nil {
 		return err
 	}
-	if err := checkGrantedScopes(md, stmt); err != nil {
+	if err := checkGrantedScopes(md, c.statement); err != nil {
 		return err
 	}
-	if err := s.checkPresentedSecret(ctx, *r, req.ClientSecret); err != nil {
+	if err := s.checkPresentedSecret(ctx, *r, req.ClientSecret, now); err != nil {
 		return err
 	}
-	r.Metadata, r.Statement = md, stmt
+	r.Metadata, r.Statement, r.Defaulted = md, c.statement, c.defaulted
 	return nil
 }
 
@@ -144,9 +150,12 @@ func checkUpdateRequest(clientID string, req client.Request) error {
 // can only be verified by the directory: a store offering VerifySecret
 // (ldapstore: a bind as the client) is asked instead, which also accepts a
 // still-retained secret, as a bind at the AS would.
-func (s *Service) checkPresentedSecret(ctx context.Context, r client.Record, secret string) error {
+func (s *Service) checkPresentedSecret(ctx context.Context, r client.Record, secret string, now time.Time) error {
 	if secret == "" {
 		return nil
+	}
+	if secretExpired(r, now) {
+		return oauth.ErrInvalidClientMetadata.WithDescription("client_secret has expired")
 	}
 	ok, err := s.hasher.Verify(secret, r.CurrentSecret())
 	if v, canBind := s.store.(interface {

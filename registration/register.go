@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
@@ -34,19 +35,24 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if err := s.checkTokenQuota(ctx, owner); err != nil {
 		return Registration{}, err
 	}
-	body, stmt, err := s.withStatement(ctx, body, nil)
+	c, err := s.compose(ctx, body, nil, principal)
 	if err != nil {
 		return Registration{}, err
 	}
-	md, _, err := s.validMetadata(ctx, body, s.policyRequest(OpRegister, "", principal, stmt))
+	pr := s.policyRequest(OpRegister, "", principal, c.statement)
+	md, _, err := s.validMetadata(ctx, c.body, pr)
 	if err != nil {
 		return Registration{}, err
 	}
-	if err := checkGrantedScopes(md, stmt); err != nil {
+	if err := checkGrantedScopes(md, c.statement); err != nil {
 		return Registration{}, err
 	}
 	now := s.now()
-	rec := client.Record{Metadata: md, IssuedAt: now.Truncate(time.Second), Owner: owner, Statement: stmt}
+	rec := client.Record{Metadata: md, IssuedAt: now.Truncate(time.Second), Owner: owner, Statement: c.statement,
+		Defaulted: c.defaulted}
+	pr.Metadata = &md
+	s.holdForApproval(ctx, &rec, pr)
+	s.touch(&rec, now)
 	out, err := s.issueCredentials(&rec, now)
 	if err != nil {
 		return Registration{}, err
@@ -61,8 +67,22 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if err := s.deliverable(caller, rec); err != nil {
 		return Registration{}, err
 	}
-	s.logger.InfoContext(ctx, "client registered", "client_id", rec.ID, "owner", rec.Owner.Subject)
+	s.logger.InfoContext(ctx, "client registered", "client_id", rec.ID, "owner", rec.Owner.Subject, "awaiting_approval", rec.Disabled)
 	return s.present(rec, out), nil
+}
+
+// holdForApproval stores a client an approval policy matches disabled,
+// until an administrator enables it.
+func (s *Service) holdForApproval(ctx context.Context, rec *client.Record, pr policies.Request) {
+	a, ok := s.policies.(interface {
+		Approval(context.Context, policies.Request) string
+	})
+	if !ok {
+		return
+	}
+	if name := a.Approval(ctx, pr); name != "" {
+		rec.Disabled, rec.DisabledReason = true, awaitingApproval+" (policy "+name+")"
+	}
 }
 
 // deliverable withdraws a registration whose caller has gone (its request
@@ -150,6 +170,7 @@ func (s *Service) present(r client.Record, out issued) Registration {
 		ClientSecretExpiresAt:   r.SecretExpiresAt,
 		RegistrationAccessToken: out.token,
 		Metadata:                r.Metadata,
+		AwaitingApproval:        r.Disabled && strings.HasPrefix(r.DisabledReason, awaitingApproval),
 	}
 	if s.opts.Management.Enabled && s.opts.ClientURI != nil {
 		reg.RegistrationClientURI = s.opts.ClientURI(r.ID)

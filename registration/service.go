@@ -36,6 +36,14 @@ type Options struct {
 	Metadata client.Options
 	// ClientURI builds the registration_client_uri for a client ID.
 	ClientURI func(clientID string) string
+	// ClientLifetime is how long a client lives unless renewed by a read or
+	// an update through RFC 7592; 0 = for ever. An expired client is
+	// answered as an unknown one and removed by the reaper.
+	ClientLifetime time.Duration
+	// ClientSecretLifetime is how long a client secret is valid
+	// (client_secret_expires_at); 0 = for ever. The next read or update
+	// after it issues a new one; the reaper removes it from the directory.
+	ClientSecretLifetime time.Duration
 	// RequestTimeout bounds each use case as a whole, token check and every
 	// directory round trip included, so that no caller waits on a stalled
 	// directory for longer than this plus the time to answer; 0 = none.
@@ -130,6 +138,9 @@ type Registration struct {
 	// RegistrationClientURI is set when management is enabled.
 	RegistrationClientURI string
 	Metadata              client.Metadata
+	// AwaitingApproval is set for a client an approval policy holds: it is
+	// stored disabled until an administrator enables it.
+	AwaitingApproval bool
 }
 
 // Operation names a use case for policies, logs and metrics.

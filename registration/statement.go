@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,41 +26,102 @@ var jwtOnlyClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 	"client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at",
 	"registration_access_token", "registration_client_uri"}
 
-// withStatement returns the body the metadata is read from and the
-// software statement that governs it: the one the request carries,
-// verified, or else kept, the one the client was registered with (an
-// RFC 7592 update need not send it again, and must not escape it). The
-// body becomes the issuer's defaults, then the request's members, then the
-// statement's claims, each overriding the last (RFC 7591 §2.3: statement
-// values take precedence). Everything then goes through the one
-// decode/normalise/policy path. A body that is not a JSON object, or whose
-// software_statement is not a string, is returned unchanged for that path
-// to refuse with its usual error.
-func (s *Service) withStatement(ctx context.Context, body []byte, kept *client.Statement) ([]byte, *client.Statement, error) {
+// composed is a request body with what the server layers around it.
+type composed struct {
+	// body is what the metadata is decoded from.
+	body []byte
+	// statement governs the client: the request's, verified, or the one it
+	// keeps; nil when none.
+	statement *client.Statement
+	// defaulted names the members only the defaults policies supplied.
+	defaulted []string
+}
+
+// compose returns the body the metadata is read from, layered: the
+// defaults policies' members for this caller (PingFederate's "Client
+// Configuration Defaults"), then the software statement issuer's
+// defaults, then the request's members, then the statement's claims, each
+// overriding the last (RFC 7591 §2.3: statement values take precedence).
+// The statement is the one the request carries, verified, or else kept,
+// the one the client was registered with (an RFC 7592 update need not
+// send it again, and must not escape it). Everything then goes through
+// the one decode/normalise/policy path. A body that is not a JSON object,
+// or whose software_statement is not a string, is returned unchanged for
+// that path to refuse with its usual error; one with nothing to layer is
+// returned unchanged too, unparsed.
+func (s *Service) compose(ctx context.Context, body []byte, kept *client.Statement, principal *iat.Principal) (composed, error) {
+	defaults := s.defaultsFor(principal)
+	if kept == nil && len(defaults) == 0 && !bytes.Contains(body, []byte(`"software_statement"`)) {
+		return composed{body: body}, nil
+	}
 	var members map[string]json.RawMessage
 	if json.Unmarshal(body, &members) != nil {
-		return body, kept, nil
+		return composed{body: body, statement: kept}, nil
 	}
 	var raw string
 	if json.Unmarshal(members["software_statement"], &raw) == nil && raw != "" {
 		// The map above would hide duplicate members and bad types: the body
 		// must pass on its own first (required extensions may come later).
 		if _, err := client.Decode(body, optionalExtensions(s.opts.Metadata)); err != nil {
-			return nil, nil, err
+			return composed{}, err
 		}
 		st, err := s.verifyStatement(ctx, raw)
 		if err != nil {
-			return nil, nil, err
+			return composed{}, err
 		}
 		if kept, err = s.keptStatement(st); err != nil {
-			return nil, nil, err
+			return composed{}, err
 		}
 	}
-	if kept == nil {
-		return body, nil, nil
+	return layer(defaults, members, kept)
+}
+
+// defaultsFor is what the defaults policies fill in for principal.
+func (s *Service) defaultsFor(principal *iat.Principal) map[string]json.RawMessage {
+	if d, ok := s.policies.(interface {
+		Defaults(*iat.Principal) map[string]json.RawMessage
+	}); ok {
+		return d.Defaults(principal)
 	}
-	merged, err := mergeStatement(members, kept)
-	return merged, kept, err
+	return nil
+}
+
+// layer stacks defaults, the statement's defaults, the request's members
+// and the statement's claims; a request that asks for no scope gets the
+// scopes the statement's issuer grants.
+func layer(defaults, members map[string]json.RawMessage, st *client.Statement) (composed, error) {
+	merged := maps.Clone(defaults)
+	if merged == nil {
+		merged = map[string]json.RawMessage{}
+	}
+	above := map[string]json.RawMessage{}
+	if st != nil {
+		if err := overlay(above, st.Defaults); err != nil {
+			return composed{}, err
+		}
+	}
+	maps.Copy(above, members)
+	if st != nil {
+		if err := overlay(above, st.Claims); err != nil {
+			return composed{}, err
+		}
+		if _, asked := above["scope"]; !asked && len(st.Scopes) > 0 {
+			above["scope"], _ = json.Marshal(strings.Join(st.Scopes, " "))
+		}
+	}
+	var defaulted []string
+	for name := range defaults {
+		if _, set := above[name]; !set {
+			defaulted = append(defaulted, name)
+		}
+	}
+	maps.Copy(merged, above)
+	body, err := json.Marshal(merged)
+	if err != nil {
+		return composed{}, oauth.From(err)
+	}
+	slices.Sort(defaulted)
+	return composed{body: body, statement: st, defaulted: defaulted}, nil
 }
 
 func (s *Service) verifyStatement(ctx context.Context, raw string) (iat.Statement, error) {
@@ -94,24 +156,6 @@ func (s *Service) keptStatement(st iat.Statement) (*client.Statement, error) {
 		return nil, oauth.ErrInvalidSoftwareStatement.WithDescription("in the software statement: %s", describe(err)).WithCause(err)
 	}
 	return &client.Statement{Issuer: st.Issuer, Claims: data, Scopes: slices.Clone(st.Scopes), Defaults: st.Defaults}, nil
-}
-
-// mergeStatement layers the statement's defaults, the request's members
-// and the statement's claims; a request that asks for no scope gets the
-// scopes the statement's issuer grants.
-func mergeStatement(members map[string]json.RawMessage, st *client.Statement) ([]byte, error) {
-	merged := map[string]json.RawMessage{}
-	if err := overlay(merged, st.Defaults); err != nil {
-		return nil, err
-	}
-	maps.Copy(merged, members)
-	if err := overlay(merged, st.Claims); err != nil {
-		return nil, err
-	}
-	if _, asked := merged["scope"]; !asked && len(st.Scopes) > 0 {
-		merged["scope"], _ = json.Marshal(strings.Join(st.Scopes, " "))
-	}
-	return json.Marshal(merged)
 }
 
 // overlay sets the members of the JSON object layer (if any) in merged.

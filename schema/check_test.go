@@ -110,7 +110,7 @@ func TestCheck(t *testing.T) {
 		{name: "ok/class lists attributes by OID", mutate: func(in *Installed) {
 			in.ObjectClasses[0].May[0] = attr(*in, in.ObjectClasses[0].May[0]).OID
 		}},
-		{name: "fail/missing attribute", element: AttrSoftwareStatement, status: StatusMissing, problem: "not installed",
+		{name: "fail/missing attribute", element: AttrDisabledReason, status: StatusMissing, problem: "not installed",
 			mutate: func(in *Installed) { in.AttributeTypes = in.AttributeTypes[:len(in.AttributeTypes)-1] }},
 		{name: "fail/wrong syntax", element: AttrRevision, status: StatusMismatch,
 			problem: "SYNTAX is " + SyntaxDirectoryString + ", want " + SyntaxInteger,

@@ -42,6 +42,11 @@ func Definition() Schema {
 			generalizedTime(23, AttrPreviousTokenExpiresAt, "when dcrPreviousTokenHash stops being accepted"),
 			jsonDocument(24, AttrOwnerPrincipal, "the registering principal beyond issuer, subject and token id, as JSON (client_id, scopes, claims): what the registration policies judge again on every update"),
 			jsonDocument(25, AttrSoftwareStatement, "the verified software statement the client was registered with, as JSON (issuer, claims, granted scopes, defaults): values an update cannot change without a new statement"),
+			confidential(ia5(26, AttrSuspendedSecret, "the client secret hashes of a disabled client, kept out of userPassword so that the directory refuses its binds; restored when it is enabled", false)),
+			generalizedTime(27, AttrLastUsedAt, "when the client was last read or updated through RFC 7592 (to the day), for reaping idle clients"),
+			ia5(28, AttrDefaultedMetadata, "names of the metadata members the client configuration defaults filled in, the request having omitted them", false),
+			{Number: 29, Name: AttrDisabledReason, Syntax: SyntaxDirectoryString, SingleValue: true, Equality: "caseIgnoreMatch",
+				Desc: "why the client is disabled: awaiting approval, or an administrator's note"},
 		},
 		ObjectClasses: []ObjectClass{{
 			Number: 1, Name: ClassClient, Sup: "top", Kind: "STRUCTURAL",
@@ -52,7 +57,8 @@ func Definition() Schema {
 				AttrOwnerIssuer, AttrOwnerSubject, AttrIssuedAt, AttrSecretExpiresAt, AttrExpiresAt,
 				AttrDisabled, AttrRevision, AttrRegistrationTokenHash, AttrRetainedSecret, AttrUserPassword,
 				AttrOwnerTokenID, AttrSecretHash, AttrPreviousTokenHash, AttrPreviousTokenExpiresAt,
-				AttrOwnerPrincipal, AttrSoftwareStatement},
+				AttrOwnerPrincipal, AttrSoftwareStatement, AttrSuspendedSecret, AttrLastUsedAt, AttrDefaultedMetadata,
+				AttrDisabledReason},
 		}},
 	}
 }

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
@@ -62,7 +63,8 @@ type Store interface {
 var ErrStopWalk = errors.New("store: stop walking")
 
 // Query selects records for Count and Walk. Zero values select
-// everything; the fields that are set must all match.
+// everything; the fields that are set must all match. Times are compared
+// to the second, as directories keep them.
 type Query struct {
 	// OwnerIssuer and OwnerSubject keep only clients registered by this
 	// caller (the initial access token's issuer and subject).
@@ -71,14 +73,73 @@ type Query struct {
 	// OwnerTokenID keeps only clients registered with this initial access
 	// token.
 	OwnerTokenID string
+	// NameContains keeps clients whose client_name contains it, ignoring
+	// case.
+	NameContains string
+	// CreatedAfter and CreatedBefore keep clients issued at or after, and
+	// before, these times.
+	CreatedAfter, CreatedBefore time.Time
+	// ExpiredAt keeps clients whose lifetime had ended at this time.
+	ExpiredAt time.Time
+	// SecretExpiredAt keeps clients whose current secret had expired at
+	// this time.
+	SecretExpiredAt time.Time
+	// Disabled keeps disabled clients only.
+	Disabled bool
+	// Kind keeps public clients or those with a secret only.
+	Kind Kind
+	// UnusedSince keeps clients issued before it and neither read nor
+	// updated through RFC 7592 since.
+	UnusedSince time.Time
+	// NotBoundSince keeps clients issued before it that the directory saw
+	// bind with their secret neither since nor ever (its lastbind record).
+	NotBoundSince time.Time
+	// Bound keeps clients the directory saw bind at least once.
+	Bound bool
+	// Lingering keeps clients holding what a rotation kept for a while:
+	// retained secrets or a previous registration access token.
+	Lingering bool
 }
 
-// Matches reports whether r passes q, for stores that filter in Go.
+// Kind is a kind of client for Query.
+type Kind string
+
+// The kinds; the zero Kind selects every client.
+const (
+	// Public clients authenticate with nothing (token_endpoint_auth_method
+	// none).
+	Public Kind = "public"
+	// SecretBased clients authenticate with a client secret
+	// (client_secret_basic, client_secret_post): those a directory bind
+	// verifies.
+	SecretBased Kind = "secret"
+)
+
+// Matches reports whether r passes q, for stores that filter in Go; the
+// LDAP store sends the same rules as a filter.
 func (q Query) Matches(r client.Record) bool {
 	return (q.OwnerIssuer == "" || r.Owner.Issuer == q.OwnerIssuer) &&
 		(q.OwnerSubject == "" || r.Owner.Subject == q.OwnerSubject) &&
-		(q.OwnerTokenID == "" || r.Owner.TokenID == q.OwnerTokenID)
+		(q.OwnerTokenID == "" || r.Owner.TokenID == q.OwnerTokenID) &&
+		(q.NameContains == "" || strings.Contains(strings.ToLower(r.Metadata.ClientName), strings.ToLower(q.NameContains))) &&
+		(q.CreatedAfter.IsZero() || !r.IssuedAt.Before(second(q.CreatedAfter))) &&
+		(q.CreatedBefore.IsZero() || r.IssuedAt.Before(second(q.CreatedBefore))) &&
+		(q.ExpiredAt.IsZero() || !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(second(q.ExpiredAt))) &&
+		(!q.Disabled || r.Disabled) &&
+		(q.Kind != Public || r.Metadata.TokenEndpointAuthMethod == client.AuthNone) &&
+		(q.Kind != SecretBased || r.Metadata.IsConfidential()) &&
+		(q.SecretExpiredAt.IsZero() || !r.SecretExpiresAt.IsZero() && !r.SecretExpiresAt.After(second(q.SecretExpiredAt))) &&
+		(q.UnusedSince.IsZero() || before(r.IssuedAt, q.UnusedSince) && before(r.LastUsedAt, q.UnusedSince)) &&
+		(q.NotBoundSince.IsZero() || before(r.IssuedAt, q.NotBoundSince) && before(r.LastBindAt, q.NotBoundSince)) &&
+		(!q.Bound || !r.LastBindAt.IsZero()) &&
+		(!q.Lingering || len(r.Secrets) > 1 || r.PreviousToken.Hash != "")
 }
+
+// second is t to the second, as directories compare it.
+func second(t time.Time) time.Time { return t.Truncate(time.Second) }
+
+// before reports whether t (zero: never) is before limit.
+func before(t, limit time.Time) bool { return t.Before(second(limit)) }
 
 // TokenDeleter is implemented by stores that can delete a client guarded by
 // its registration access token in one operation (ldapstore: one LDAP

@@ -15,7 +15,8 @@ func buildPolicies(cfg []config.Policy, st store.Store) (policies.Chain, error) 
 	specs := make([]policies.Spec, 0, len(cfg))
 	for _, p := range cfg {
 		specs = append(specs, policies.Spec{Name: p.Name, Kind: p.Kind, Values: p.Values, Max: p.Max,
-			Expression: p.Expression, Message: p.Message, Error: p.Error, Issuers: p.Issuers, Scopes: p.Scopes})
+			Expression: p.Expression, Message: p.Message, Error: p.Error, Issuers: p.Issuers, Scopes: p.Scopes,
+			Metadata: p.Metadata})
 	}
 	return policies.Build(specs, policies.WithOwnerCounter(ownerCounter(st)))
 }

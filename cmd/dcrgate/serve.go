@@ -61,6 +61,7 @@ func runServe(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer gw.close()
+	go runReaper(ctx, gw.svc.Admin("reaper"), cfg.Reaper, gw.reaped, logger)
 	return listenAll(ctx, logger,
 		listener{"api", cfg.Listen, gw.engine},
 		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})

@@ -37,6 +37,7 @@ type gateway struct {
 	engine    *gin.Engine
 	telemetry http.Handler
 	svc       *registration.Service
+	reaped    *metrics.Reaper
 }
 
 // close ends the gateway's background work.
@@ -66,7 +67,8 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 		MaxBodyBytes:        cfg.Registration.MaxBodyBytes,
 		Realm:               realm,
 	}, svc, metrics.New(reg), logger)
-	return &gateway{engine: engine, telemetry: telemetryHandler(reg, st), svc: svc}, nil
+	return &gateway{engine: engine, telemetry: telemetryHandler(reg, st), svc: svc,
+		reaped: metrics.NewReaper(reg, reasonLabels())}, nil
 }
 
 // newRegistry is the process's metrics registry (never the global one), with
@@ -101,9 +103,11 @@ func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Option
 			ClientSecretRetentionPeriod:   m.ClientSecretRetentionPeriod,
 			RotationGracePeriod:           m.RotationGracePeriod,
 		},
-		Metadata:       metadataOptions(cfg.Registration),
-		ClientURI:      func(id string) string { return base + id },
-		RequestTimeout: cfg.LDAP.Timeout,
+		Metadata:             metadataOptions(cfg.Registration),
+		ClientURI:            func(id string) string { return base + id },
+		RequestTimeout:       cfg.LDAP.Timeout,
+		ClientLifetime:       cfg.Registration.ClientLifetime,
+		ClientSecretLifetime: cfg.Registration.ClientSecretLifetime,
 	}, nil
 }
 

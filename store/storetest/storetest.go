@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteRefused", testDeleteRefused},
 		{"Count", testCount},
 		{"Walk", testWalk},
+		{"LifecycleQueries", testLifecycleQueries},
+		{"DisabledKeepsSecrets", testDisabledKeepsSecrets},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Ping", testPing},
 		{"DeleteIfManageable", testDeleteIfManageable},
@@ -403,6 +405,104 @@ func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
+}
+
+// lifecycle makes one record per state the admin tools and the reaper
+// select on, as at(0) sees them.
+func lifecycle(t *testing.T, s store.Store) {
+	t.Helper()
+	for _, edit := range []func(*client.Record){
+		func(r *client.Record) { r.ID, r.Metadata.ClientName = "fresh", "Fresh App" },
+		func(r *client.Record) {
+			r.ID, r.Metadata.ClientName, r.IssuedAt = "oldpublic", "Old Public CLI", at(-48*time.Hour)
+			r.Metadata.TokenEndpointAuthMethod, r.Secrets, r.SecretExpiresAt = "none", nil, time.Time{}
+		},
+		func(r *client.Record) {
+			r.ID, r.Metadata.ClientName = "oldused", "Old but used"
+			r.IssuedAt, r.LastUsedAt = at(-48*time.Hour), at(-time.Hour)
+		},
+		func(r *client.Record) { r.ID, r.ExpiresAt = "expired", at(-time.Hour) },
+		func(r *client.Record) {
+			r.ID, r.ExpiresAt, r.SecretExpiresAt = "later", at(time.Hour), at(-time.Minute)
+			r.Metadata.TokenEndpointAuthMethod, r.Metadata.JWKSURI = "private_key_jwt", "https://app.example.com/jwks"
+			r.Metadata.JWKS = nil
+		},
+		func(r *client.Record) {
+			r.ID, r.Disabled, r.DisabledReason = "disabled", true, "awaiting approval (policy review)"
+		},
+		func(r *client.Record) {
+			r.ID = "lingering"
+			r.Secrets = NewRecord("").Secrets
+			r.PreviousToken = NewRecord("").PreviousToken
+		},
+	} {
+		r := NewRecord("")
+		r.Secrets, r.PreviousToken = r.Secrets[:1], client.PreviousToken{}
+		edit(&r)
+		mustCreate(t, s, r)
+	}
+}
+
+func testLifecycleQueries(t *testing.T, s store.Store) {
+	lifecycle(t, s)
+	all := []string{"disabled", "expired", "fresh", "later", "lingering", "oldpublic", "oldused"}
+	for _, tt := range []struct {
+		name string
+		q    store.Query
+		want []string
+	}{
+		{"ok/name contains, any case", store.Query{NameContains: "old"}, []string{"oldpublic", "oldused"}},
+		{"ok/name is data", store.Query{NameContains: "*"}, nil},
+		{"ok/created before", store.Query{CreatedBefore: at(-time.Hour)}, []string{"oldpublic", "oldused"}},
+		{"ok/created at or after", store.Query{CreatedAfter: at(0)}, []string{"disabled", "expired", "fresh", "later", "lingering"}},
+		{"ok/expired", store.Query{ExpiredAt: at(0)}, []string{"expired"}},
+		{"ok/expired later", store.Query{ExpiredAt: at(2 * time.Hour)}, []string{"expired", "later"}},
+		{"ok/disabled", store.Query{Disabled: true}, []string{"disabled"}},
+		{"ok/public", store.Query{Kind: store.Public}, []string{"oldpublic"}},
+		{"ok/with a secret", store.Query{Kind: store.SecretBased}, []string{"disabled", "expired", "fresh", "lingering", "oldused"}},
+		{"ok/secret expired", store.Query{SecretExpiredAt: at(0)}, []string{"later"}},
+		{"ok/unused", store.Query{UnusedSince: at(-2 * time.Hour)}, []string{"oldpublic"}},
+		{"ok/unused public", store.Query{UnusedSince: at(-2 * time.Hour), Kind: store.Public}, []string{"oldpublic"}},
+		{"ok/never bound", store.Query{Bound: true}, nil},
+		{"ok/not bound since", store.Query{NotBoundSince: at(-2 * time.Hour)}, []string{"oldpublic", "oldused"}},
+		{"ok/lingering", store.Query{Lingering: true}, []string{"lingering"}},
+		{"ok/everything", store.Query{}, all},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			if err := s.Walk(ctx(t), tt.q, func(r client.Record) error { got = append(got, r.ID); return nil }); err != nil {
+				t.Fatalf("Walk: %v", err)
+			}
+			slices.Sort(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Walk(%+v) = %v, want %v", tt.q, got, tt.want)
+			}
+			if n, err := s.Count(ctx(t), tt.q, 100); err != nil || n != len(tt.want) {
+				t.Fatalf("Count(%+v) = %d, %v; want %d", tt.q, n, err, len(tt.want))
+			}
+		})
+	}
+}
+
+// testDisabledKeepsSecrets: a disabled client keeps its secrets (to be
+// restored when it is enabled) and every other member through a write.
+func testDisabledKeepsSecrets(t *testing.T, s store.Store) {
+	r := NewRecord("suspended")
+	r.Disabled, r.DisabledReason = true, "awaiting approval (policy review)"
+	r.LastUsedAt, r.Defaulted = at(time.Hour), []string{"grant_types", "scope"}
+	mustCreate(t, s, r)
+	wantEqual(t, mustGet(t, s, r.ID), r)
+	got, err := s.Update(ctx(t), r.ID, func(cur client.Record) (client.Record, error) {
+		cur.Disabled, cur.DisabledReason = false, ""
+		return cur, nil
+	})
+	if err != nil {
+		t.Fatalf("enable: %v", err)
+	}
+	want := r
+	want.Disabled, want.DisabledReason, want.Revision = false, "", 2
+	wantEqual(t, got, want)
+	wantEqual(t, mustGet(t, s, r.ID), want)
 }
 
 // testDeleteIfManageable covers store.TokenDeleter, for the stores that
