@@ -178,6 +178,11 @@ type LDAP struct {
 	// (RDN dcrClientId, secrets in userPassword, checked by bind), or ad
 	// (RDN cn, secrets in the confidential dcrSecretHash).
 	Directory string `yaml:"directory"`
+	// LastBindAttribute is where the directory records a client's last
+	// successful bind, for reaper.idle_secret_clients; "" = the directory's
+	// usual one (OpenLDAP 2.5 lastbind overlay: authTimestamp, 2.6:
+	// pwdLastSuccess; 389-DS: lastLoginTime; PingDS: ds-pwp-last-login-time).
+	LastBindAttribute string `yaml:"last_bind_attribute"`
 	// StartTLS upgrades ldap:// connections with the StartTLS operation.
 	StartTLS bool `yaml:"start_tls"`
 	// CAFile holds the PEM CA certificates that sign the directory's

@@ -64,6 +64,13 @@ type Config struct {
 	// userPassword, verified by bind), or LayoutAD (RDN cn, secrets in
 	// dcrSecretHash, verified by comparing hashes).
 	Layout string
+	// LastBindAttribute is the operational attribute in which the directory
+	// records a client's last successful bind, as GeneralizedTime, for
+	// reaping clients whose secret is no longer used; "" takes the
+	// layout's default (OpenLDAP 2.5 lastbind overlay: authTimestamp; use
+	// pwdLastSuccess with 2.6; 389-DS: lastLoginTime; OpenDJ/PingDS:
+	// ds-pwp-last-login-time; AD: none).
+	LastBindAttribute string
 	// Registerer, when set, receives dcrgate_ldap_operations_total, the LDAP
 	// requests sent by operation and result; dcrgate_ldap_dials_total and
 	// dcrgate_ldap_dial_failures_total, the connection attempts; and

@@ -58,7 +58,7 @@ var managedAttrs = []string{
 
 // directoryAttrs are read with an entry but written only by the directory
 // itself (operational attributes): dcrgate never sends them.
-var directoryAttrs = []string{schema.AttrLastBind}
+var directoryAttrs = []string{keyLastBind}
 
 // searchableCopies are the managed attributes that copy metadata members
 // for filters; decode never reads them, so reads do not fetch them.
@@ -83,7 +83,9 @@ type attrs map[string][]string
 func (l layout) entryAttrs(e *ldap.Entry) attrs {
 	a := attrs{}
 	for _, name := range slices.Concat(managedAttrs, directoryAttrs) {
-		if values := e.GetEqualFoldAttributeValues(l.attr(name)); len(values) > 0 {
+		if attr := l.attr(name); attr == "" {
+			continue
+		} else if values := e.GetEqualFoldAttributeValues(attr); len(values) > 0 {
 			a[name] = values
 		}
 	}
@@ -95,7 +97,11 @@ func dn(id, baseDN string) string { return defaultLayout.dn(id, baseDN) }
 
 // encode maps a record to its entry: the canonical JSON, searchable copies
 // of metadata members, and the server-side state.
-func encode(r client.Record) (attrs, error) {
+func encode(r client.Record) (attrs, error) { return encodeFor(r, true) }
+
+// encodeFor is encode; suspend says whether a disabled client's secrets
+// are kept out of userPassword (see setSecrets).
+func encodeFor(r client.Record, suspend bool) (attrs, error) {
 	metadata, err := r.Metadata.MarshalJSON() // not json.Marshal, which would check and compact it again
 	if err != nil {
 		return nil, fmt.Errorf("%w: metadata: %w", ErrInvalidRecord, err)
@@ -120,7 +126,7 @@ func encode(r client.Record) (attrs, error) {
 			return nil, err
 		}
 	}
-	if err := a.setSecrets(r.Secrets, r.Disabled); err != nil {
+	if err := a.setSecrets(r.Secrets, r.Disabled && suspend); err != nil {
 		return nil, err
 	}
 	if p := principalOf(r.Owner); p != nil {
@@ -218,12 +224,13 @@ func (a attrs) setTime(name string, t time.Time) error {
 
 // setSecrets puts every hash in userPassword, so a bind with any accepted
 // secret succeeds, and lists the retained ones with their expiry in
-// dcrRetainedSecret so that the current one can be told apart. A disabled
-// client's hashes go to dcrSuspendedSecret instead: with no userPassword
-// the directory refuses every bind as the client, whatever its ACLs.
-func (a attrs) setSecrets(secrets []client.SecretHash, disabled bool) error {
+// dcrRetainedSecret so that the current one can be told apart. A suspended
+// (disabled) client's hashes go to dcrSuspendedSecret instead: with no
+// userPassword the directory refuses every bind as the client, whatever
+// its ACLs.
+func (a attrs) setSecrets(secrets []client.SecretHash, suspended bool) error {
 	attr := schema.AttrUserPassword
-	if disabled {
+	if suspended {
 		attr = schema.AttrSuspendedSecret
 	}
 	seen := map[string]bool{}
@@ -233,7 +240,7 @@ func (a attrs) setSecrets(secrets []client.SecretHash, disabled bool) error {
 			return fmt.Errorf("%w: a secret is not a {SCHEME}-prefixed hash", ErrInvalidRecord)
 		case seen[s.Hash]:
 			return fmt.Errorf("%w: the same secret hash is listed twice", ErrInvalidRecord)
-		case (disabled || !s.ExpiresAt.IsZero()) && strings.HasPrefix(s.Hash, credentials.ClearPrefix):
+		case (suspended || !s.ExpiresAt.IsZero()) && strings.HasPrefix(s.Hash, credentials.ClearPrefix):
 			// Only userPassword is hashed by the directory; dcrRetainedSecret
 			// and dcrSuspendedSecret are readable like any attribute.
 			return fmt.Errorf("%w: a retained or suspended secret is clear text", ErrInvalidRecord)
@@ -304,7 +311,7 @@ func decode(a attrs) (client.Record, error) {
 	for name, t := range map[string]*time.Time{schema.AttrIssuedAt: &r.IssuedAt,
 		schema.AttrSecretExpiresAt: &r.SecretExpiresAt, schema.AttrExpiresAt: &r.ExpiresAt,
 		schema.AttrPreviousTokenExpiresAt: &r.PreviousToken.ExpiresAt, schema.AttrLastUsedAt: &r.LastUsedAt,
-		schema.AttrLastBind: &r.LastBindAt} {
+		keyLastBind: &r.LastBindAt} {
 		var err error
 		*t, err = parseTime(first(a, name))
 		errs = append(errs, wrapAttr(name, err))

@@ -123,7 +123,7 @@ func (s *Store) updateKnown(ctx context.Context, id string, fn func(client.Recor
 		return client.Record{}, errUnknownState
 	}
 	next.ID, next.Revision = id, k.record.Revision+1
-	a, err := encode(next)
+	a, err := s.encode(next)
 	if err != nil {
 		return client.Record{}, err
 	}

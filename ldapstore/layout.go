@@ -32,12 +32,26 @@ type layout struct {
 	// bindVerifies says a bind as the entry checks its secret; without it
 	// VerifySecret compares hashes.
 	bindVerifies bool
+	// lastBind is the operational attribute where the directory records an
+	// entry's last successful bind (GeneralizedTime), or "" when it keeps
+	// none dcrgate can read (Config.LastBindAttribute overrides it).
+	lastBind string
 }
 
+// keyLastBind is the store's name for the directory's last-bind record;
+// layout.attr maps it to the directory's attribute.
+const keyLastBind = "lastBind"
+
 var layouts = map[string]layout{
-	LayoutOpenLDAP: {rdn: schema.AttrClientID, secrets: schema.AttrUserPassword, bindVerifies: true},
-	Layout389DS:    {rdn: schema.AttrClientID, secrets: schema.AttrUserPassword, bindVerifies: true},
-	LayoutOpenDS:   {rdn: schema.AttrClientID, secrets: schema.AttrUserPassword, bindVerifies: true},
+	// OpenLDAP 2.5's lastbind overlay writes authTimestamp (2.6 writes
+	// pwdLastSuccess); 389-DS's account policy plugin lastLoginTime;
+	// OpenDJ/PingDS the password policy's last-login-time-attribute, by
+	// convention ds-pwp-last-login-time. Active Directory's
+	// lastLogonTimestamp is not a GeneralizedTime, and AD does not verify
+	// these clients by bind anyway.
+	LayoutOpenLDAP: {rdn: schema.AttrClientID, secrets: schema.AttrUserPassword, bindVerifies: true, lastBind: "authTimestamp"},
+	Layout389DS:    {rdn: schema.AttrClientID, secrets: schema.AttrUserPassword, bindVerifies: true, lastBind: "lastLoginTime"},
+	LayoutOpenDS:   {rdn: schema.AttrClientID, secrets: schema.AttrUserPassword, bindVerifies: true, lastBind: "ds-pwp-last-login-time"},
 	LayoutAD:       {rdn: "cn", secrets: schema.AttrSecretHash},
 }
 
@@ -49,19 +63,26 @@ func (l layout) dn(id, baseDN string) string {
 	return l.rdn + "=" + ldap.EscapeDN(id) + "," + baseDN
 }
 
-// attr is the directory's name for one of the store's attributes.
+// attr is the directory's name for one of the store's attributes; "" for
+// one this directory does not have.
 func (l layout) attr(name string) string {
-	if name == schema.AttrUserPassword {
+	switch name {
+	case schema.AttrUserPassword:
 		return l.secrets
+	case keyLastBind:
+		return l.lastBind
 	}
 	return name
 }
 
-// attrs maps a list of the store's attribute names to the directory's.
+// attrs maps a list of the store's attribute names to the directory's,
+// leaving out those it does not have.
 func (l layout) attrs(names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = l.attr(n)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if a := l.attr(n); a != "" {
+			out = append(out, a)
+		}
 	}
 	return out
 }

@@ -80,7 +80,7 @@ func (s *Store) Walk(ctx context.Context, q store.Query, fn func(client.Record) 
 // searchRequest is the one-level search below the base DN for q.
 func (s *Store) searchRequest(q store.Query, attributes []string) *ldap.SearchRequest {
 	return ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases,
-		0, 0, false, listFilter(q), attributes, nil)
+		0, 0, false, s.layout.filter(q), attributes, nil)
 }
 
 // eachPage runs req page by page (RFC 2696) on conn and hands each page's

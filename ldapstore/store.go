@@ -68,7 +68,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, layout: layouts[cfg.Layout], pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics, known: newKnownWrites()}
+	l := layouts[cfg.Layout]
+	if cfg.LastBindAttribute != "" {
+		l.lastBind = cfg.LastBindAttribute
+	}
+	s := &Store{cfg: cfg, layout: l, pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics, known: newKnownWrites()}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -118,7 +122,7 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 		return ErrInvalidID
 	}
 	r.Revision = 1
-	a, err := encode(r)
+	a, err := s.encode(r)
 	if err != nil {
 		return err
 	}
@@ -151,6 +155,15 @@ func (s *Store) Create(ctx context.Context, r client.Record) error {
 		s.known.created(asWritten(r), a)
 	}
 	return s.writeError("create", r.ID, err)
+}
+
+// encode maps r to its entry as this store keeps it. A directory that
+// hashes secrets itself (SchemeServerHashing) keeps a disabled client's
+// secrets in userPassword: dcrgate could not put the hashes it made back
+// there (389-DS hashes such a value again), so there the authorization
+// server must refuse disabled clients itself (docs/directories.md).
+func (s *Store) encode(r client.Record) (attrs, error) {
+	return encodeFor(r, s.cfg.SecretScheme != credentials.SchemeServerHashing)
 }
 
 // wire is the entry as sent: with SchemeServerHashing, the marked clear
@@ -271,7 +284,7 @@ func (s *Store) tryUpdate(ctx context.Context, id string, fn func(client.Record)
 		return client.Record{}, err
 	}
 	next.ID, next.Revision = id, cur.Revision+1
-	a, err := encode(next)
+	a, err := s.encode(next)
 	if err != nil {
 		return client.Record{}, err
 	}
@@ -664,13 +677,13 @@ func (s *Store) compareSecret(ctx context.Context, id, secret string) (bool, err
 	return false, nil
 }
 
-// listFilter is store.Query.Matches as an LDAP filter, every value
-// escaped. "Before t" is written (!(attr>=t)), which an entry without the
-// attribute also matches, as Matches counts a zero time as never. A
-// directory that does not know an attribute (pwdLastSuccess without the
-// lastbind overlay's schema) evaluates its terms as undefined, so the
-// rule that needs it selects nothing rather than everything.
-func listFilter(q store.Query) string {
+// filter is store.Query.Matches as an LDAP filter, every value escaped.
+// "Before t" is written (!(attr>=t)), which an entry without the attribute
+// also matches, as Matches counts a zero time as never. The bind terms
+// need the directory's last-bind record; a directory without one gets a
+// term nothing matches, so such a rule selects nothing rather than
+// everything.
+func (l layout) filter(q store.Query) string {
 	f := "(objectClass=" + schema.ClassClient + ")"
 	for _, eq := range [][2]string{{schema.AttrOwnerIssuer, q.OwnerIssuer}, {schema.AttrOwnerSubject, q.OwnerSubject},
 		{schema.AttrOwnerTokenID, q.OwnerTokenID}} {
@@ -697,15 +710,24 @@ func listFilter(q store.Query) string {
 		f += notAtOrAfter(schema.AttrIssuedAt, q.UnusedSince) + notAtOrAfter(schema.AttrLastUsedAt, q.UnusedSince)
 	}
 	if !q.NotBoundSince.IsZero() {
-		f += notAtOrAfter(schema.AttrIssuedAt, q.NotBoundSince) + notAtOrAfter(schema.AttrLastBind, q.NotBoundSince)
+		f += notAtOrAfter(schema.AttrIssuedAt, q.NotBoundSince) + l.bindTerm(notAtOrAfter(l.lastBind, q.NotBoundSince))
 	}
 	if q.Bound {
-		f += "(" + schema.AttrLastBind + "=*)"
+		f += l.bindTerm("(" + l.lastBind + "=*)")
 	}
 	if q.Lingering {
 		f += "(|(" + schema.AttrRetainedSecret + "=*)(" + schema.AttrPreviousTokenHash + "=*))"
 	}
 	return "(&" + f + ")"
+}
+
+// bindTerm is term, or one nothing matches where the directory keeps no
+// last-bind record.
+func (l layout) bindTerm(term string) string {
+	if l.lastBind == "" {
+		return "(!(objectClass=*))"
+	}
+	return term
 }
 
 // atOrAfter is (attr>=t), nothing for the zero time.

@@ -38,8 +38,9 @@ func secretExpired(r client.Record, now time.Time) bool {
 }
 
 // needsWrite reports whether a read that rotates nothing must still write
-// r: to record its use or renew its lifetime, or to replace a secret past
-// its lifetime.
+// r: to record its use or renew its lifetime, or to give a confidential
+// client a secret in place of one past its lifetime (or one the reaper
+// removed for that reason).
 func (s *Service) needsWrite(r client.Record, now time.Time) bool {
-	return s.touch(&r, now) || secretExpired(r, now)
+	return s.touch(&r, now) || secretExpired(r, now) || r.Metadata.IsConfidential() && r.CurrentSecret() == ""
 }

@@ -63,10 +63,6 @@ const (
 	AttrLastUsedAt              = "dcrLastUsedAt"
 	AttrDefaultedMetadata       = "dcrDefaultedMetadata"
 	AttrDisabledReason          = "dcrDisabledReason"
-	// AttrLastBind is the operational attribute OpenLDAP's lastbind overlay
-	// writes on every successful bind (draft-behera-ldap-password-policy):
-	// when a client last authenticated with its secret.
-	AttrLastBind = "pwdLastSuccess"
 	// AttrUserPassword is the standard attribute (RFC 4519 §2.41) that holds
 	// the client secret hashes, so a directory bind as the client's DN checks
 	// the secret.

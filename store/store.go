@@ -92,7 +92,9 @@ type Query struct {
 	// updated through RFC 7592 since.
 	UnusedSince time.Time
 	// NotBoundSince keeps clients issued before it that the directory saw
-	// bind with their secret neither since nor ever (its lastbind record).
+	// bind with their secret neither since nor ever (its last-bind
+	// record). A directory that keeps no such record selects nothing;
+	// memstore, which never binds, selects every client: check Bound first.
 	NotBoundSince time.Time
 	// Bound keeps clients the directory saw bind at least once.
 	Bound bool

@@ -73,7 +73,7 @@ func ldapStoreConfig(l config.LDAP) (ldapstore.Config, error) {
 	tlsCfg, err := ldapstore.TLSConfig(l.CAFile, l.ClientCertFile, l.ClientKeyFile, l.InsecureSkipVerify)
 	return ldapstore.Config{URLs: l.URLs, BindDN: l.BindDN, BindPassword: l.BindPassword,
 		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout, SecretScheme: l.SecretScheme,
-		TLS: tlsCfg, StartTLS: l.StartTLS, Layout: l.Directory}, err
+		TLS: tlsCfg, StartTLS: l.StartTLS, Layout: l.Directory, LastBindAttribute: l.LastBindAttribute}, err
 }
 
 // warnIfDisabled says loudly that a default configuration exposes nothing:

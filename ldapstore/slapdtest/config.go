@@ -40,6 +40,10 @@ func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, 
 		modules += "olcModuleLoad: ppolicy\n"
 		overlays = ppolicyLDIF
 	}
+	if opts.LastBind {
+		modules += "olcModuleLoad: lastbind\n"
+		overlays += lastbindLDIF
+	}
 	return fmt.Sprintf(`dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -121,6 +125,17 @@ objectClass: olcOverlayConfig
 objectClass: olcPPolicyConfig
 olcOverlay: {0}ppolicy
 olcPPolicyHashCleartext: TRUE
+`
+
+// lastbindLDIF records every successful bind in the entry's pwdLastSuccess
+// (precision 0: every bind, for tests; production sets a precision so a
+// busy client costs a write an hour, not one per bind).
+const lastbindLDIF = `
+dn: olcOverlay=lastbind,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcLastBindConfig
+olcOverlay: lastbind
+olcLastBindPrecision: 0
 `
 
 // tlsFiles are the certificate files of a server that speaks TLS.

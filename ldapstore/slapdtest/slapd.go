@@ -53,6 +53,10 @@ type Options struct {
 	// BindPassword is the rootdn's password; empty draws a random one. Give
 	// two servers the same one to stand in for replicas of one directory.
 	BindPassword string
+	// LastBind loads the lastbind overlay, which records each successful
+	// bind in the entry's pwdLastSuccess, as OpenLDAP deployments that reap
+	// idle clients do.
+	LastBind bool
 	// Preload, when set, writes LDIF entries (below ClientsDN) that are
 	// loaded offline with slapadd before the server starts: 100,000
 	// clients in seconds, where adding them over LDAP takes minutes.

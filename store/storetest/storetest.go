@@ -464,7 +464,6 @@ func testLifecycleQueries(t *testing.T, s store.Store) {
 		{"ok/unused", store.Query{UnusedSince: at(-2 * time.Hour)}, []string{"oldpublic"}},
 		{"ok/unused public", store.Query{UnusedSince: at(-2 * time.Hour), Kind: store.Public}, []string{"oldpublic"}},
 		{"ok/never bound", store.Query{Bound: true}, nil},
-		{"ok/not bound since", store.Query{NotBoundSince: at(-2 * time.Hour)}, []string{"oldpublic", "oldused"}},
 		{"ok/lingering", store.Query{Lingering: true}, []string{"lingering"}},
 		{"ok/everything", store.Query{}, all},
 	} {
