@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,26 +77,7 @@ func newIssuer(t *testing.T) *testIssuer {
 type gateway struct {
 	endpoint  string
 	telemetry string
-	logs      *logBuffer
-}
-
-// logBuffer collects the process's output, which arrives from the exec
-// package's copying goroutine while a test reads it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs      *slapdtest.Output
 }
 
 func freeAddr(t *testing.T) string {
@@ -142,7 +122,7 @@ log:
 	}
 	cmd := exec.Command(binary, "serve", "--config", path)
 	cmd.Env = append(append(os.Environ(), "DCRGATE_LDAP_BIND_PASSWORD="+srv.BindPassword), env...)
-	gw := &gateway{endpoint: "http://" + apiAddr + "/as/clients.oauth2", telemetry: "http://" + telemetryAddr, logs: &logBuffer{}}
+	gw := &gateway{endpoint: "http://" + apiAddr + "/as/clients.oauth2", telemetry: "http://" + telemetryAddr, logs: &slapdtest.Output{}}
 	cmd.Stdout, cmd.Stderr = gw.logs, gw.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -34,22 +34,7 @@ const (
 
 // logBuffer collects a store's JSON log lines, written from many
 // goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
+type logBuffer struct{ slapdtest.Output }
 
 func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(b, nil)) }
 
@@ -57,10 +42,8 @@ func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(
 // ("" for all of them).
 func (b *logBuffer) records(t *testing.T, level slog.Level, msg string) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	lines := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
+	lines := bufio.NewScanner(strings.NewReader(b.String()))
 	lines.Buffer(nil, 1<<20)
 	for lines.Scan() {
 		var rec map[string]any
@@ -251,7 +234,7 @@ func TestFrozenDirectory(t *testing.T) {
 		{"client binds", []outageOp{opVerifySecret}},
 	} {
 		t.Run(phase.name, func(t *testing.T) {
-			logs.reset()
+			logs.Reset()
 			freezePhase(t, pid, s, reg, logs, r.ID, phase.ops)
 		})
 	}

@@ -86,7 +86,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	log  *syncBuffer
+	log  *Output
 }
 
 // Launch configures a new slapd in dir (which should be empty) and starts
@@ -275,7 +275,7 @@ func freePort() (int, error) {
 func (s *Server) start(ctx context.Context, slapd string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = &syncBuffer{}
+	s.log = &Output{}
 	urls := s.URL + "/"
 	if s.LDAPSURL != "" {
 		urls += " " + s.LDAPSURL + "/"
@@ -385,21 +385,30 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.start(ctx, slapd)
 }
 
-// syncBuffer collects slapd's output, written by exec's copying goroutine
-// and read by whoever reports a failure.
-type syncBuffer struct {
+// Output collects what a process or a logger writes from other goroutines
+// (exec's copying goroutine, request handlers) while a test reads it:
+// slapd's output here, dcrgate's logs in the tests that watch them.
+type Output struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Output) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *Output) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Reset forgets everything written so far.
+func (b *Output) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
