@@ -45,6 +45,7 @@ RFC 7592, keeping every client as one entry in your LDAP directory.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand())
+	root.AddCommand(newClientsCommand())
 	return root
 }
 
