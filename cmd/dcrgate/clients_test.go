@@ -33,7 +33,7 @@ type directory struct {
 func newDirectory(t *testing.T, opts slapdtest.Options, extra string) *directory {
 	t.Helper()
 	srv := slapdtest.StartWith(t, opts)
-	d := &directory{srv: srv, config: writeConfig(t, srv.URL, srv, extra)}
+	d := &directory{srv: srv, config: writeConfig(t, srv, extra)}
 	st, err := ldapstore.New(t.Context(), ldapstore.Config{URLs: []string{srv.URL}, BindDN: srv.BindDN,
 		BindPassword: srv.BindPassword, BaseDN: srv.BaseDN, Timeout: 5 * time.Second}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -44,8 +44,8 @@ func newDirectory(t *testing.T, opts slapdtest.Options, extra string) *directory
 	return d
 }
 
-// writeConfig writes a dcrgate configuration for the directory at url.
-func writeConfig(t *testing.T, url string, srv *slapdtest.Server, extra string) string {
+// writeConfig writes a dcrgate configuration for srv's directory.
+func writeConfig(t *testing.T, srv *slapdtest.Server, extra string) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`external_url: https://dcr.example.com
 management:
@@ -58,7 +58,7 @@ ldap:
   timeout: 5s
 log:
   level: warn
-%s`, url, srv.BindDN, srv.BindPassword, srv.BaseDN, extra)
+%s`, srv.URL, srv.BindDN, srv.BindPassword, srv.BaseDN, extra)
 	path := filepath.Join(t.TempDir(), "dcrgate.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
