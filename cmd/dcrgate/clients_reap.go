@@ -55,15 +55,11 @@ Each client acted on is printed; --dry-run prints them and changes nothing.`,
 // end, what it did by reason — also when it stopped on an error, so that
 // what was already removed is known.
 func reap(ctx context.Context, a *registration.Admin, opts registration.ReapOptions, out *output, p *progress) error {
-	verb := "removed"
-	if opts.DryRun {
-		verb = "would remove"
-	}
 	n := 0
 	done, err := a.Reap(ctx, opts, func(r registration.Reaped) {
 		n++
 		p.interrupt()
-		out.printf("%s %s (%s)\n", reapVerb(verb, r.Reason), r.ClientID, r.Reason)
+		out.printf("%s %s (%s)\n", reapVerb(r.Reason, opts.DryRun), r.ClientID, r.Reason)
 		if p.shared {
 			_ = out.flush() // the line goes out before the progress line is drawn again
 		}
@@ -77,12 +73,19 @@ func reap(ctx context.Context, a *registration.Admin, opts registration.ReapOpti
 	return err
 }
 
-// reapVerb says what happened to a client: settled clients stay.
-func reapVerb(verb string, reason registration.Reason) string {
-	if reason == registration.ReasonSecretsSettled {
-		return strings.Replace(verb, "remove", "settle credentials of", 1)
+// reapVerb says what was done to a client, or would be in a dry run:
+// settled clients stay.
+func reapVerb(reason registration.Reason, dryRun bool) string {
+	settle := reason == registration.ReasonSecretsSettled
+	switch {
+	case dryRun && settle:
+		return "would settle credentials of"
+	case dryRun:
+		return "would remove"
+	case settle:
+		return "settled credentials of"
 	}
-	return verb
+	return "removed"
 }
 
 // reapSummary counts what the reaper did, by reason, every reason named.

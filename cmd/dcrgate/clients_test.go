@@ -149,7 +149,7 @@ func public(r *client.Record) {
 // settled leaves the client nothing a rotation kept, so the reaper has
 // nothing to settle on it.
 func settled(r *client.Record) {
-	r.Secrets, r.PreviousToken = r.Secrets[:1], client.PreviousToken{}
+	r.Secrets, r.PreviousToken = r.Secrets[:min(len(r.Secrets), 1)], client.PreviousToken{}
 }
 
 func date(s string) time.Time {
