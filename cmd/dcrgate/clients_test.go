@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -82,16 +83,21 @@ func (d *directory) get(t *testing.T, id string) (client.Record, error) {
 	return d.store.Get(t.Context(), id)
 }
 
+// commandTimeout bounds every command a test runs.
+const commandTimeout = time.Minute
+
 // clients runs `dcrgate clients args... -c config` in-process, stdout to
 // out, and returns stderr.
 func (d *directory) clients(t *testing.T, out io.Writer, args ...string) (string, error) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
 	cmd := newRootCommand()
 	var errOut bytes.Buffer
 	cmd.SetOut(out)
 	cmd.SetErr(&errOut)
 	cmd.SetArgs(append(append([]string{"clients"}, args...), "--config", d.config, "--actor", "test"))
-	err := cmd.ExecuteContext(t.Context())
+	err := cmd.ExecuteContext(ctx)
 	return errOut.String(), err
 }
 
