@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -160,5 +161,40 @@ func TestClientsListLimit(t *testing.T) {
 				t.Errorf("%d JSON lines, want %d", n, tc.rows)
 			}
 		})
+	}
+}
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"ok/short", "Alpha", "Alpha"},
+		{"ok/exact", "0123456789", "0123456789"},
+		{"ok/long", "0123456789ab", "012345678…"},
+		{"ok/runes, not bytes", "アプリアプリアプリアプリ", "アプリアプリアプリ…"},
+		{"ok/one line", "two\nlines\tand  tabs", "two lines…"},
+		{"ok/no escape sequences", "evil\x1b[2Jname", "evil?[2Jn…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := cut(tc.in, 10); got != tc.want {
+				t.Errorf("cut(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// failingWriter is a stdout that is gone.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestClientsListBrokenStdout: a failed write is the command's error.
+func TestClientsListBrokenStdout(t *testing.T) {
+	d := newDirectory(t, slapdtest.Options{}, "")
+	d.create(t, listFixture(time.Now())...)
+	for _, args := range [][]string{{"list"}, {"list", "--json"}} {
+		if _, err := d.clients(t, failingWriter{}, args...); err == nil || !strings.Contains(err.Error(), "broken pipe") {
+			t.Errorf("%v: err = %v", args, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -22,29 +23,41 @@ type output struct {
 	w    *bufio.Writer
 	json bool
 	now  time.Time
+	// err is the first failed write: a closed stdout ends a walk at once
+	// instead of after every client was read.
+	err error
 }
 
 func newOutput(cmd *cobra.Command, asJSON bool) *output {
 	return &output{w: bufio.NewWriter(cmd.OutOrStdout()), json: asJSON, now: time.Now()}
 }
 
-// printf writes text; a failed write is reported by flush.
-func (o *output) printf(format string, args ...any) { fmt.Fprintf(o.w, format, args...) }
+// printf writes text; a failed write is kept for emit and flush.
+func (o *output) printf(format string, args ...any) {
+	if o.err == nil {
+		_, o.err = fmt.Fprintf(o.w, format, args...)
+	}
+}
 
-func (o *output) flush() error { return o.w.Flush() }
+func (o *output) flush() error {
+	if o.err != nil {
+		return o.err
+	}
+	return o.w.Flush()
+}
 
 // emit writes v as one JSON line with --json, and calls text otherwise.
 func (o *output) emit(v any, text func()) error {
 	if !o.json {
 		text()
-		return nil
+		return o.err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	o.w.Write(append(b, '\n'))
-	return nil
+	o.printf("%s\n", b)
+	return o.err
 }
 
 // awaitingApproval begins the DisabledReason of a client an approval policy
@@ -143,13 +156,26 @@ func (o *output) row(r client.Record) error {
 	})
 }
 
-// cut shortens s to width runes, marking the cut, and keeps it on one line.
+// cut shortens s to width runes, marking the cut, and keeps it on one
+// printable line.
 func cut(s string, width int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = printable(s)
 	if utf8.RuneCountInString(s) <= width {
 		return s
 	}
 	return string([]rune(s)[:width-1]) + "…"
+}
+
+// printable puts s on one line of text a terminal shows as it is: runs of
+// white space become one space, other control characters (escape
+// sequences included) a '?'.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) || r == ' ' {
+			return r
+		}
+		return '?'
+	}, strings.Join(strings.Fields(s), " "))
 }
 
 // day is a date for the table; the zero time is "never".
@@ -181,7 +207,7 @@ func (o *output) details(r client.Record) error {
 // labelled writes label: value lines with the values aligned.
 func (o *output) labelled(lines [][2]string) {
 	for _, l := range lines {
-		o.printf("%-26s %s\n", l[0]+":", l[1])
+		o.printf("%-26s %s\n", l[0]+":", printable(l[1]))
 	}
 }
 
@@ -191,7 +217,7 @@ func detailLines(v clientView) [][2]string {
 		{"client_id", v.ClientID},
 		{"status", v.Status},
 		{"name", v.Metadata.ClientName},
-		{"owner", v.Owner.Subject + " (" + v.Owner.Issuer + ")"},
+		{"owner", ownerLine(v.Owner)},
 		{"owner token id", v.Owner.TokenID},
 		{"owner client id", v.Owner.ClientID},
 		{"owner scopes", strings.Join(v.Owner.Scopes, " ")},
@@ -212,6 +238,13 @@ func detailLines(v clientView) [][2]string {
 		lines = append(lines, [2]string{"defaulted", strings.Join(v.Defaulted, ", ")})
 	}
 	return lines
+}
+
+func ownerLine(o ownerView) string {
+	if o.Subject == "" && o.Issuer == "" {
+		return "unknown"
+	}
+	return o.Subject + " (" + o.Issuer + ")"
 }
 
 func secretLine(v clientView) string {
