@@ -62,7 +62,10 @@ func (f *adminFlags) run(cmd *cobra.Command, fn func(ctx context.Context, a *reg
 	defer closeAdmin()
 	out := newOutput(cmd, f.json)
 	err = fn(ctx, a, out)
-	return errors.Join(explain(err), out.flush())
+	if ferr := out.flush(); err == nil {
+		err = ferr
+	}
+	return explain(err)
 }
 
 // explain turns the errors a person cannot act on as they are into ones
