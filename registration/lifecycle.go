@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"strings"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
@@ -9,6 +10,12 @@ import (
 // awaitingApproval begins the DisabledReason of a client an approval
 // policy holds.
 const awaitingApproval = "awaiting approval"
+
+// AwaitingApproval reports whether r is a client an approval policy holds
+// until an administrator enables it.
+func AwaitingApproval(r client.Record) bool {
+	return r.Disabled && strings.HasPrefix(r.DisabledReason, awaitingApproval)
+}
 
 // usageGranularity is how finely LastUsedAt is kept: a client read a
 // thousand times a day costs one write a day for it, not a thousand.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/dcrgate/dcrgate/client"
@@ -170,7 +169,7 @@ func (s *Service) present(r client.Record, out issued) Registration {
 		ClientSecretExpiresAt:   r.SecretExpiresAt,
 		RegistrationAccessToken: out.token,
 		Metadata:                r.Metadata,
-		AwaitingApproval:        r.Disabled && strings.HasPrefix(r.DisabledReason, awaitingApproval),
+		AwaitingApproval:        AwaitingApproval(r),
 	}
 	if s.opts.Management.Enabled && s.opts.ClientURI != nil {
 		reg.RegistrationClientURI = s.opts.ClientURI(r.ID)

@@ -16,29 +16,29 @@ import (
 
 // openAdmin reads the configuration at path, as serve does, connects to its
 // directory and returns the administrator's use cases, logged as actor,
-// with the function that closes them. They run on the same store, policies
-// and credential rules as serve; no token issuer is needed, and software
-// statement issuers are not contacted.
-func openAdmin(ctx context.Context, path, actor string) (*registration.Admin, func(), error) {
+// the configuration, and the function that closes them. They run on the
+// same store, policies and credential rules as serve; no token issuer is
+// needed, and software statement issuers are not contacted.
+func openAdmin(ctx context.Context, path, actor string) (*registration.Admin, config.Config, func(), error) {
 	cfg, err := loadServeConfig(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, cfg, nil, err
 	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 	ldapCfg, err := ldapStoreConfig(cfg.LDAP)
 	if err != nil {
-		return nil, nil, fmt.Errorf("directory: %w", err)
+		return nil, cfg, nil, fmt.Errorf("directory: %w", err)
 	}
 	st, err := ldapstore.New(ctx, ldapCfg, logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("directory: %w", err)
+		return nil, cfg, nil, fmt.Errorf("directory: %w", err)
 	}
 	svc, err := adminService(cfg, st, logger)
 	if err != nil {
 		_ = st.Close()
-		return nil, nil, err
+		return nil, cfg, nil, err
 	}
-	return svc.Admin(actor), func() { svc.Close(); _ = st.Close() }, nil
+	return svc.Admin(actor), cfg, func() { svc.Close(); _ = st.Close() }, nil
 }
 
 // adminService is the registration service as serve wires it, minus what

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dcrgate/dcrgate/config"
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/registration"
 	"github.com/dcrgate/dcrgate/store"
@@ -52,16 +53,16 @@ func newAdminFlags(cmd *cobra.Command, withJSON bool) *adminFlags {
 // hands fn the administrator's use cases and the output, and closes both,
 // flushing what fn wrote even when it failed half-way. An interrupt ends
 // fn's context, so a long walk stops cleanly.
-func (f *adminFlags) run(cmd *cobra.Command, fn func(ctx context.Context, a *registration.Admin, out *output) error) error {
+func (f *adminFlags) run(cmd *cobra.Command, fn func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, closeAdmin, err := openAdmin(ctx, f.path, f.actor)
+	a, cfg, closeAdmin, err := openAdmin(ctx, f.path, f.actor)
 	if err != nil {
 		return explain(err)
 	}
 	defer closeAdmin()
 	out := newOutput(cmd, f.json)
-	err = fn(ctx, a, out)
+	err = fn(ctx, a, cfg, out)
 	if ferr := out.flush(); err == nil {
 		err = ferr
 	}
@@ -97,7 +98,7 @@ func newClientsShowCommand() *cobra.Command {
 	}
 	f := newAdminFlags(cmd, true)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
 			r, err := a.Get(ctx, args[0])
 			if err != nil {
 				return err
@@ -118,7 +119,7 @@ func newClientsDisableCommand() *cobra.Command {
 	f := newAdminFlags(cmd, false)
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for people (default: \"disabled by\" the actor)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
 			r, err := a.Disable(ctx, args[0], reason)
 			if err == nil {
 				out.printf("disabled client %s (%s)\n", r.ID, r.DisabledReason)
@@ -137,7 +138,7 @@ func newClientsEnableCommand() *cobra.Command {
 	}
 	f := newAdminFlags(cmd, false)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
 			r, err := a.Enable(ctx, args[0])
 			if err == nil {
 				out.printf("enabled client %s (expires %s)\n", r.ID, day(r.ExpiresAt))
@@ -156,7 +157,7 @@ func newClientsDeleteCommand() *cobra.Command {
 	}
 	f := newAdminFlags(cmd, false)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
 			err := a.Delete(ctx, args[0])
 			if err == nil {
 				out.printf("deleted client %s\n", args[0])
@@ -181,7 +182,7 @@ here once: dcrgate keeps only their hashes.`,
 	f := newAdminFlags(cmd, true)
 	cmd.Flags().BoolVar(&newSecret, "new-secret", false, "also issue a new client secret (confidential clients)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
 			reg, err := a.ResetToken(ctx, args[0], newSecret)
 			if err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/config"
 	"github.com/dcrgate/dcrgate/registration"
 	"github.com/dcrgate/dcrgate/store"
 )
@@ -53,7 +54,7 @@ count goes to stderr, so stdout holds only rows.`,
 		if err != nil {
 			return err
 		}
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
 			n, err := list(ctx, a, q, lf.limit, out)
 			if err == nil && !out.json {
 				fmt.Fprintln(cmd.ErrOrStderr(), countLine(n, lf.limit))

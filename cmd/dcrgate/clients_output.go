@@ -60,10 +60,6 @@ func (o *output) emit(v any, text func()) error {
 	return o.err
 }
 
-// awaitingApproval begins the DisabledReason of a client an approval policy
-// holds; registration keeps the constant unexported, and this must match it.
-const awaitingApproval = "awaiting approval"
-
 // status is a client's state in one word or two, as people ask about it.
 // Expired comes first: an expired client is gone for dcrgate, and the
 // reaper removes it whether disabled or not.
@@ -71,7 +67,7 @@ func status(r client.Record, now time.Time) string {
 	switch {
 	case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
 		return "expired"
-	case r.Disabled && strings.HasPrefix(r.DisabledReason, awaitingApproval):
+	case registration.AwaitingApproval(r):
 		return "awaiting approval"
 	case r.Disabled:
 		return "disabled"

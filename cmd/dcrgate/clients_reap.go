@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dcrgate/dcrgate/config"
 	"github.com/dcrgate/dcrgate/registration"
 )
 
@@ -33,18 +34,14 @@ Each client acted on is printed; --dry-run prints them and changes nothing.`,
 	cmd.Flags().Var(&idlePublic, "idle-public", "remove public clients unused this long (default: reaper.idle_public_clients)")
 	cmd.Flags().Var(&idleSecret, "idle-secret", "remove clients with a secret neither bound nor used this long (default: reaper.idle_secret_clients)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := loadServeConfig(f.path)
-		if err != nil {
-			return err
-		}
-		opts := registration.ReapOptions{DryRun: dryRun, IdlePublic: cfg.Reaper.IdlePublicClients, IdleSecret: cfg.Reaper.IdleSecretClients}
-		if cmd.Flags().Changed("idle-public") {
-			opts.IdlePublic = time.Duration(idlePublic)
-		}
-		if cmd.Flags().Changed("idle-secret") {
-			opts.IdleSecret = time.Duration(idleSecret)
-		}
-		return f.run(cmd, func(ctx context.Context, a *registration.Admin, out *output) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
+			opts := registration.ReapOptions{DryRun: dryRun, IdlePublic: cfg.Reaper.IdlePublicClients, IdleSecret: cfg.Reaper.IdleSecretClients}
+			if cmd.Flags().Changed("idle-public") {
+				opts.IdlePublic = time.Duration(idlePublic)
+			}
+			if cmd.Flags().Changed("idle-secret") {
+				opts.IdleSecret = time.Duration(idleSecret)
+			}
 			return reap(ctx, a, opts, out, newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout()))
 		})
 	}
