@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrgate/dcrgate/audit"
 	"github.com/dcrgate/dcrgate/logging"
 	"github.com/dcrgate/dcrgate/metrics"
 	"github.com/dcrgate/dcrgate/oauth"
@@ -26,6 +27,16 @@ func requestID() gin.HandlerFunc {
 		}
 		c.Header(requestIDHeader, id)
 		c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
+		c.Next()
+	}
+}
+
+// callerIP puts the caller's address in the context for the audit trail:
+// the peer's, or what a trusted proxy says (gin's ClientIP, which believes
+// X-Forwarded-For and X-Real-IP only from the configured proxies).
+func callerIP() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request = c.Request.WithContext(audit.WithCallerIP(c.Request.Context(), c.ClientIP()))
 		c.Next()
 	}
 }

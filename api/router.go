@@ -35,6 +35,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Realm is the realm of WWW-Authenticate challenges.
 	Realm string
+	// TrustedProxies are the proxies (IPs or CIDRs) whose X-Forwarded-For
+	// and X-Real-IP give the caller's address; none: the peer's address.
+	TrustedProxies []string
 }
 
 // handlers carries the handlers' dependencies.
@@ -51,7 +54,11 @@ func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logge
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
-	r.Use(requestID(), accessLog(logger), observe(m), recovery(h), safeHeaders())
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		logger.Error("trusted_proxies ignored: the peer's address is taken as the caller's", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(requestID(), callerIP(), accessLog(logger), observe(m), recovery(h), safeHeaders())
 	r.NoRoute(func(c *gin.Context) { h.renderError(c, oauth.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.renderError(c, oauth.ErrMethodNotAllowed) })
 	if !cfg.RegistrationEnabled {

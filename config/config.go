@@ -9,6 +9,9 @@ import "time"
 type Config struct {
 	// Listen is the API listener address.
 	Listen string `yaml:"listen"`
+	// ShutdownGracePeriod is how long requests in flight may take to
+	// finish once the process is told to stop (SIGTERM).
+	ShutdownGracePeriod time.Duration `yaml:"shutdown_grace_period"`
 	// ExternalURL is the public base URL of the gateway (scheme, host and
 	// any path prefix added by a proxy); registration_client_uri is built on it.
 	ExternalURL  string       `yaml:"external_url"`
@@ -25,7 +28,14 @@ type Config struct {
 	// same once.
 	Reaper  Reaper  `yaml:"reaper"`
 	Metrics Metrics `yaml:"metrics"`
-	Log     Log     `yaml:"log"`
+	// Audit is where the audit events go.
+	Audit Audit `yaml:"audit"`
+	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
+	// whose X-Forwarded-For / X-Real-IP dcrgate believes for the caller's
+	// address (audit events); none by default: the peer's address is the
+	// caller's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	Log            Log      `yaml:"log"`
 	// Policies are the client registration policies, checked in order on
 	// every registration and update (see package policies for the kinds).
 	Policies []Policy `yaml:"policies"`
@@ -210,6 +220,14 @@ type Reaper struct {
 	// not seen bind, nor anyone read or updated, for this long; needs the
 	// directory's last-bind record (OpenLDAP: lastbind overlay); 0 = never.
 	IdleSecretClients time.Duration `yaml:"idle_secret_clients"`
+}
+
+// Audit configures the audit trail: one JSON line per event
+// (package audit documents the format).
+type Audit struct {
+	// Output is "stderr" (default), "stdout", "off", or a file path,
+	// appended to.
+	Output string `yaml:"output"`
 }
 
 // Metrics is the telemetry listener (/metrics, /healthz, /readyz).

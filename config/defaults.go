@@ -29,7 +29,8 @@ const (
 // rotates and allows delete once switched on.
 func Default() Config {
 	return Config{
-		Listen: ":8080",
+		Listen:              ":8080",
+		ShutdownGracePeriod: 10 * time.Second,
 		Registration: Registration{
 			Path:                      DefaultRegistrationPath,
 			RequireInitialAccessToken: true,
@@ -46,6 +47,7 @@ func Default() Config {
 		},
 		LDAP:    LDAP{PoolSize: 8, Timeout: 5 * time.Second, SecretScheme: "{SSHA512}"},
 		Metrics: Metrics{Listen: ":9090"},
+		Audit:   Audit{Output: "stderr"},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }

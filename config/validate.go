@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -75,11 +76,14 @@ func (c Config) checks() []check {
 			"required when management.enabled is true: it is the base of registration_client_uri"},
 		problem("external_url", externalURLProblem(c.ExternalURL)),
 		problem("log.level", oneOf(c.Log.Level, logLevels)),
+		{c.ShutdownGracePeriod <= 0, "shutdown_grace_period", "must be > 0"},
+		{c.Audit.Output == "", "audit.output", `must be "stderr", "stdout", "off" or a file path`},
 		problem("log.format", oneOf(c.Log.Format, logFormats)),
 	}
 	checks = append(checks, c.Registration.checks(len(c.InitialAccessTokens.Issuers))...)
 	checks = append(checks, c.Management.checks()...)
 	checks = append(checks, c.Reaper.checks()...)
+	checks = append(checks, proxyChecks(c.TrustedProxies)...)
 	checks = append(checks, c.InitialAccessTokens.checks()...)
 	return append(checks, c.SoftwareStatements.checks(c.metadataOptions())...)
 }
@@ -128,6 +132,17 @@ func extendedMetadataChecks(props []ExtendedProperty) []check {
 			problem(key+".type", oneOf(p.Type, propertyTypes)),
 		)
 		seen[p.Name] = true
+	}
+	return checks
+}
+
+// proxyChecks: each trusted proxy is an IP address or a CIDR.
+func proxyChecks(proxies []string) []check {
+	var checks []check
+	for i, p := range proxies {
+		_, perr := netip.ParsePrefix(p)
+		_, aerr := netip.ParseAddr(p)
+		checks = append(checks, check{perr != nil && aerr != nil, fmt.Sprintf("trusted_proxies[%d]", i), "must be an IP address or a CIDR"})
 	}
 	return checks
 }

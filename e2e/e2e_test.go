@@ -91,8 +91,15 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServe writes a config for slapd and the issuer, starts the binary and
-// waits until it answers. env adds DCRGATE_* overrides.
+// waits until it is ready. env adds DCRGATE_* overrides.
 func startServe(t *testing.T, srv *slapdtest.Server, issuer *testIssuer, env ...string) *gateway {
+	t.Helper()
+	return launchServe(t, srv, issuer, "/readyz", env...)
+}
+
+// launchServe is startServe waiting for the telemetry endpoint waitFor
+// (/readyz: ready; /healthz: running) to answer 200.
+func launchServe(t *testing.T, srv *slapdtest.Server, issuer *testIssuer, waitFor string, env ...string) *gateway {
 	t.Helper()
 	apiAddr, telemetryAddr := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`listen: %q
@@ -134,17 +141,24 @@ log:
 			t.Logf("dcrgate logs:\n%s", gw.logs)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	gw.waitFor(t, waitFor, 10*time.Second)
+	return gw
+}
+
+// waitFor polls the telemetry endpoint path until it answers 200.
+func (gw *gateway) waitFor(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		res, err := http.Get(gw.telemetry + "/readyz")
+		res, err := http.Get(gw.telemetry + path)
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return gw
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dcrgate did not become ready: %v\n%s", err, gw.logs)
+			t.Fatalf("dcrgate's %s did not answer 200 within %s: %v\n%s", path, within, err, gw.logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

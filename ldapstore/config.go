@@ -64,6 +64,12 @@ type Config struct {
 	// userPassword, verified by bind), or LayoutAD (RDN cn, secrets in
 	// dcrSecretHash, verified by comparing hashes).
 	Layout string
+	// StartUnreachable lets New succeed while the directory is unreachable
+	// (not while it refuses the bind or lacks the base DN: that is
+	// configuration): the store answers store.ErrUnavailable and keeps
+	// trying in the background, so an orchestrator does not crash-loop a
+	// gateway started before its directory.
+	StartUnreachable bool
 	// LastBindAttribute is the operational attribute in which the directory
 	// records a client's last successful bind, as GeneralizedTime, for
 	// reaping clients whose secret is no longer used; "" takes the

@@ -194,7 +194,7 @@ func TestUpdateKnownSeesOtherWriters(t *testing.T) {
 	})
 	t.Run("deleted elsewhere", func(t *testing.T) {
 		a, b, r := createdByA(t, "deleted")
-		if err := b.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now()); err != nil {
+		if _, err := b.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.Update(t.Context(), r.ID, replacement(r.RegistrationTokenHash, "A", "https://a.example.com/cb", "")); !errors.Is(err, store.ErrNotFound) {
@@ -247,7 +247,7 @@ func TestUpdateKnownSeesAdministrators(t *testing.T) {
 // process's memory of the old one must not let the old token in.
 func TestUpdateKnownSeesRecreatedEntry(t *testing.T) {
 	a, b, r := createdByA(t, "recreated")
-	if err := b.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now()); err != nil {
+	if _, err := b.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	again := storetest.NewRecord("recreated")

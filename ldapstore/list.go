@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -98,9 +99,10 @@ func (s *Store) eachPage(ctx context.Context, conn *ldap.Conn, req *ldap.SearchR
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
 		conn.SetTimeout(timeout)
+		start := time.Now()
 		res, err := conn.Search(req)
 		if n > 0 || countFirst {
-			s.metrics.observe(opSearch, err)
+			s.metrics.observe(opSearch, err, start)
 		}
 		if err != nil {
 			return err
@@ -113,8 +115,9 @@ func (s *Store) eachPage(ctx context.Context, conn *ldap.Conn, req *ldap.SearchR
 			if len(cookie) > 0 {
 				paging.PagingSize = 0
 				paging.SetCookie(cookie)
+				start := time.Now()
 				_, abandonErr := conn.Search(req)
-				s.metrics.observe(opSearch, abandonErr)
+				s.metrics.observe(opSearch, abandonErr, start)
 			}
 			return err
 		}

@@ -3,6 +3,7 @@ package ldapstore
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,11 @@ const (
 // counts nothing.
 type opMetrics struct {
 	ops *prometheus.CounterVec
+	// latency is each request's round trip, answer included, by operation.
+	latency *prometheus.HistogramVec
+	// waits counts acquisitions that found every connection busy and had
+	// to wait for one: a pool too small for the load shows here first.
+	waits prometheus.Counter
 	// up is 1 while the directory is reachable, 0 while the pool's outage
 	// breaker refuses requests.
 	up prometheus.Gauge
@@ -31,6 +37,7 @@ type opMetrics struct {
 	// tried. They carry no label: a per-URL label would grow with every
 	// configuration change and say nothing the logs do not.
 	dials, dialFailures prometheus.Counter
+	reg                 prometheus.Registerer
 }
 
 func newOpMetrics(reg prometheus.Registerer) (*opMetrics, error) {
@@ -42,6 +49,15 @@ func newOpMetrics(reg prometheus.Registerer) (*opMetrics, error) {
 			Name: "dcrgate_ldap_operations_total",
 			Help: "LDAP requests sent to the directory (one round trip each), by operation and result.",
 		}, []string{"operation", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dcrgate_ldap_operation_duration_seconds",
+			Help:    "LDAP request round trips by operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"operation"}),
+		waits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dcrgate_ldap_pool_waits_total",
+			Help: "Times a request found every pooled LDAP connection busy and waited for one.",
+		}),
 		up: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dcrgate_ldap_up",
 			Help: "1 while the LDAP directory is reachable, 0 while requests are refused after every server failed to dial.",
@@ -55,7 +71,8 @@ func newOpMetrics(reg prometheus.Registerer) (*opMetrics, error) {
 			Help: "Connection attempts to LDAP servers that failed.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.ops, m.up, m.dials, m.dialFailures} {
+	m.reg = reg
+	for _, c := range []prometheus.Collector{m.ops, m.latency, m.waits, m.up, m.dials, m.dialFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ldapstore: register metrics: %w", err)
 		}
@@ -63,10 +80,54 @@ func newOpMetrics(reg prometheus.Registerer) (*opMetrics, error) {
 	return m, nil
 }
 
-func (m *opMetrics) observe(op string, err error) {
+// observe counts one request that started at start.
+func (m *opMetrics) observe(op string, err error, start time.Time) {
 	if m != nil {
 		m.ops.WithLabelValues(op, resultLabel(err)).Inc()
+		m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	}
+}
+
+// waited counts one wait for a free connection.
+func (m *opMetrics) waited() {
+	if m != nil {
+		m.waits.Inc()
+	}
+}
+
+// watchPool exports how many of p's connections are idle and in use, read
+// from the pool when scraped.
+func (m *opMetrics) watchPool(p *pool) error {
+	if m == nil {
+		return nil
+	}
+	conns := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "dcrgate_ldap_connections",
+		Help: "Pooled LDAP connections by state (idle, in_use); the most is ldap.pool_size.",
+	}, []string{"state"})
+	c := gaugeFuncs{vec: conns, read: func() map[string]float64 {
+		idle, busy := p.counts()
+		return map[string]float64{"idle": float64(idle), "in_use": float64(busy)}
+	}}
+	if err := m.reg.Register(c); err != nil {
+		return fmt.Errorf("ldapstore: register metrics: %w", err)
+	}
+	return nil
+}
+
+// gaugeFuncs is a gauge vector whose values are read when collected.
+type gaugeFuncs struct {
+	vec  *prometheus.GaugeVec
+	read func() map[string]float64
+}
+
+func (g gaugeFuncs) Describe(ch chan<- *prometheus.Desc) { g.vec.Describe(ch) }
+
+func (g gaugeFuncs) Collect(ch chan<- prometheus.Metric) {
+	for label, v := range g.read() {
+		g.vec.WithLabelValues(label).Set(v)
+	}
+	g.vec.Collect(ch)
 }
 
 // dialed counts one connection attempt and whether it failed.

@@ -92,13 +92,14 @@ func (p *pool) do(ctx context.Context, kind string, op func(*ldap.Conn) error) e
 		if err != nil {
 			return markLost(inFlightLost, err)
 		}
+		start := time.Now()
 		err = op(conn)
 		// go-ldap reports a connection that died mid-request with a plain
 		// error ("unable to read LDAP response packet"), not ErrorNetwork,
 		// and a request that timed out with ErrorNetwork on a connection it
 		// leaves open: either way the request may have been applied.
 		broken := err != nil && (conn.IsClosing() || ldap.IsErrorWithCode(err, ldap.ErrorNetwork))
-		p.metrics.observe(kind, err)
+		p.metrics.observe(kind, err, start)
 		p.release(conn, err)
 		inFlightLost = inFlightLost || broken
 		if !broken && !isUnavailable(err) {
@@ -214,6 +215,7 @@ func (p *pool) takeSlot(ctx context.Context) error {
 		return nil
 	default:
 	}
+	p.metrics.waited()
 	timer := time.NewTimer(p.cfg.Timeout)
 	defer timer.Stop()
 	select {
@@ -224,6 +226,15 @@ func (p *pool) takeSlot(ctx context.Context) error {
 	case <-timer.C:
 		return fmt.Errorf("%w: no free LDAP connection within %s", store.ErrUnavailable, p.cfg.Timeout)
 	}
+}
+
+// counts returns how many connections are idle and how many are in use
+// (or being dialled): a slot is held while a connection is, and given
+// back when it goes idle.
+func (p *pool) counts() (idle, busy int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle), len(p.slots)
 }
 
 // popIdle returns an idle connection that is still open and, if it sat idle
@@ -266,9 +277,10 @@ func (p *pool) healthy(ctx context.Context, conn *ldap.Conn) bool {
 		return false
 	}
 	conn.SetTimeout(timeout)
+	start := time.Now()
 	_, err = conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
 		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
-	p.metrics.observe(opSearch, err)
+	p.metrics.observe(opSearch, err, start)
 	return err == nil
 }
 
@@ -413,8 +425,9 @@ func (p *pool) bind(conn *ldap.Conn, deadline time.Time) error {
 	if err := timeoutUntil(conn, deadline); err != nil {
 		return err
 	}
+	start := time.Now()
 	err := conn.Bind(p.cfg.BindDN, p.cfg.BindPassword)
-	p.metrics.observe(opBind, err)
+	p.metrics.observe(opBind, err, start)
 	return err
 }
 
@@ -440,8 +453,9 @@ func (p *pool) secure(conn *ldap.Conn, rawURL string, deadline time.Time) error 
 	if err := timeoutUntil(conn, deadline); err != nil {
 		return fmt.Errorf("StartTLS with %s: %w", rawURL, err)
 	}
+	start := time.Now()
 	err = conn.StartTLS(tlsFor(p.cfg.TLS, rawURL))
-	p.metrics.observe(opStartTLS, err)
+	p.metrics.observe(opStartTLS, err, start)
 	if err != nil {
 		return fmt.Errorf("StartTLS with %s: %w", rawURL, err)
 	}

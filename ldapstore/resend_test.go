@@ -242,7 +242,7 @@ func testLostAnswers(t *testing.T, s *Store, proxy *cutProxy) {
 	t.Run("delete", func(t *testing.T) {
 		r := create(t, "cut-delete")
 		proxy.cuts.Store(1)
-		if err := s.DeleteIfManageable(ctx, r.ID, r.RegistrationTokenHash, time.Now()); err != nil || proxy.cuts.Load() > 0 {
+		if _, err := s.DeleteIfManageable(ctx, r.ID, r.RegistrationTokenHash, time.Now()); err != nil || proxy.cuts.Load() > 0 {
 			t.Fatalf("delete whose answer was lost (cuts left %d): %v", proxy.cuts.Load(), err)
 		}
 		if _, err := s.Get(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {

@@ -144,7 +144,8 @@ func TestRoundTrips(t *testing.T) {
 			return s.Delete(t.Context(), r.ID, func(client.Record) error { return nil })
 		}, map[string]int{opSearch: 1, opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}, false},
 		{"delete if manageable", func(s *Store, r client.Record) error {
-			return s.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now())
+			_, err := s.DeleteIfManageable(t.Context(), r.ID, r.RegistrationTokenHash, time.Now())
+			return err
 		}, map[string]int{opDelete: 1}, map[string]int{opSearch: 1, opDelete: 1}, false},
 	}
 	for _, controls := range []bool{true, false} {
@@ -226,7 +227,7 @@ func TestDeleteIfManageable(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				err := s.DeleteIfManageable(t.Context(), tt.id, tt.hash, time.Now())
+				_, err := s.DeleteIfManageable(t.Context(), tt.id, tt.hash, time.Now())
 				if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 					t.Fatalf("controls=%v: err = %v, want %v", controls, err, tt.wantErr)
 				}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,11 @@ type Store struct {
 	// known remembers the entries this process wrote, for updates without
 	// a read or a Post-Read (updateKnown).
 	known *knownWrites
+	// connected is set once the directory answered and its root DSE was
+	// read; stop ends connectLater, when the store started unconnected.
+	connected atomic.Bool
+	stop      chan struct{}
+	stopOnce  sync.Once
 }
 
 var (
@@ -73,15 +79,72 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		l.lastBind = cfg.LastBindAttribute
 	}
 	s := &Store{cfg: cfg, layout: l, pool: newPool(cfg, logger, metrics), logger: logger, metrics: metrics, known: newKnownWrites()}
-	if err := s.Ping(ctx); err != nil {
-		_ = s.Close()
+	if err := metrics.watchPool(s.pool); err != nil {
 		return nil, err
+	}
+	err = s.connect(ctx)
+	switch {
+	case err == nil:
+		return s, nil
+	case cfg.StartUnreachable && errors.Is(err, store.ErrUnavailable):
+		logger.Warn("ldap directory unreachable at start; serving 503 and retrying until it answers", "err", err)
+		s.stop = make(chan struct{})
+		go s.connectLater()
+		return s, nil
+	}
+	_ = s.Close()
+	return nil, err
+}
+
+// connect proves the directory answers, the bind works and the base DN
+// exists, and learns which controls the server offers.
+func (s *Store) connect(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return err
 	}
 	if err := s.readRootDSE(ctx); err != nil {
-		_ = s.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	if !s.connected.Swap(true) && s.stop != nil {
+		s.logger.Info("ldap directory reachable; ready")
+	}
+	return nil
+}
+
+// Retry bounds of connectLater.
+const (
+	connectRetryMin = 500 * time.Millisecond
+	connectRetryMax = 30 * time.Second
+)
+
+// connectLater keeps trying to connect a store that started while the
+// directory was unreachable, backing off, until it succeeds or the store is
+// closed. Meanwhile the pool's outage breaker answers requests with 503 and
+// readiness is false; a request that reaches the directory before the root
+// DSE is read uses the portable revision compare-and-swap, which every
+// directory supports.
+func (s *Store) connectLater() {
+	wait := connectRetryMin
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(wait):
+		}
+		if s.connected.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		err := s.connect(ctx)
+		cancel()
+		switch {
+		case err == nil:
+			return
+		case !errors.Is(err, store.ErrUnavailable):
+			s.logger.Error("ldap directory answers but refuses dcrgate; fix the configuration (ldap.bind_dn, password, base_dn)", "err", err)
+		}
+		wait = min(2*wait, connectRetryMax)
+	}
 }
 
 // readRootDSE learns the supported controls and features (RFC 4512 §5.1).
@@ -546,28 +609,36 @@ var errMismatch = fmt.Errorf("%w: %w", store.ErrNotFound, store.ErrTokenMismatch
 // rotation can slip in between check and delete; without it, Delete with
 // client.Record.Manageable as its condition. The server's equality match
 // compares hashes, which tells a timing attacker nothing about the token.
-func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) error {
+// The owner returned is the one this process remembers writing, or read
+// for the condition; the one Delete reads nothing.
+func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) (client.Owner, error) {
 	if tokenHash == "" {
-		return errMismatch
+		return client.Owner{}, errMismatch
 	}
 	if !validID(id) {
-		return fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
+		return client.Owner{}, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
+	}
+	var owner client.Owner
+	if k, ok := s.known.get(id); ok {
+		owner = k.record.Owner
 	}
 	if !s.assertion.Load() {
-		return s.Delete(ctx, id, func(r client.Record) error {
+		err := s.Delete(ctx, id, func(r client.Record) error {
+			owner = r.Owner
 			if !r.Manageable(tokenHash, now) {
 				return errMismatch
 			}
 			return nil
 		})
+		return owner, err
 	}
 	err := s.deleteIf(ctx, id, func() (*assertionControl, error) {
 		return newAssertionControl(manageableFilter(tokenHash, now))
 	})
 	if errors.Is(err, errLostRace) {
-		return errMismatch
+		return client.Owner{}, errMismatch
 	}
-	return err
+	return owner, err
 }
 
 // manageableFilter is client.Record.Manageable as an LDAP filter: the
@@ -585,9 +656,15 @@ func manageableFilter(tokenHash string, now time.Time) string {
 
 // deleteIf sends one Delete, with guard's assertion when the server
 // supports the control.
-func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertionControl, error)) error {
-	s.known.forget(id)
-	defer s.known.forget(id) // and again, after a PUT that finished meanwhile
+func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertionControl, error)) (err error) {
+	defer func() {
+		// A refused Delete (a wrong token) leaves the entry, and what this
+		// process knows of it, as they were. A stale memory of a deleted
+		// entry (a PUT finishing meanwhile) only costs a failed guard.
+		if err == nil || !errors.Is(err, errLostRace) {
+			s.known.forget(id)
+		}
+	}()
 	var controls []ldap.Control
 	if s.assertion.Load() {
 		assert, err := guard()
@@ -597,7 +674,7 @@ func (s *Store) deleteIf(ctx context.Context, id string, guard func() (*assertio
 		controls = append(controls, assert)
 	}
 	req := ldap.NewDelRequest(s.dn(id), controls)
-	err := s.pool.do(ctx, opDelete, func(conn *ldap.Conn) error { return conn.Del(req) })
+	err = s.pool.do(ctx, opDelete, func(conn *ldap.Conn) error { return conn.Del(req) })
 	if s.goneAfterLoss(ctx, id, err) {
 		return nil
 	}
@@ -637,8 +714,9 @@ func (s *Store) VerifySecret(ctx context.Context, id, secret string) (bool, erro
 		return s.compareSecret(ctx, id, secret)
 	}
 	err := s.pool.fresh(ctx, func(conn *ldap.Conn) error {
+		start := time.Now()
 		err := conn.Bind(s.dn(id), secret)
-		s.metrics.observe(opBind, err)
+		s.metrics.observe(opBind, err, start)
 		return err
 	})
 	switch {
@@ -759,8 +837,17 @@ func notAtOrAfter(attr string, t time.Time) string {
 func ldapTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // Ping implements store.Store by reading the base entry, which proves the
-// server answers, the bind works and the base DN exists.
+// server answers, the bind works and the base DN exists. A store that
+// started unconnected connects first: it is not ready before it knows
+// the directory's controls.
 func (s *Store) Ping(ctx context.Context) error {
+	if !s.connected.Load() {
+		return s.connect(ctx)
+	}
+	return s.ping(ctx)
+}
+
+func (s *Store) ping(ctx context.Context) error {
 	req := ldap.NewSearchRequest(s.cfg.BaseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
 		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil)
 	err := s.pool.do(ctx, opSearch, func(conn *ldap.Conn) error {
@@ -774,7 +861,14 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements store.Store.
-func (s *Store) Close() error { return s.pool.close() }
+func (s *Store) Close() error {
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+		}
+	})
+	return s.pool.close()
+}
 
 // writeError classifies a failed write: values the server refused are the
 // record's fault (ErrInvalidRecord), anything else is passed on wrapped.

@@ -30,6 +30,9 @@ type Error struct {
 	// challenge, as RFC 6750 §3.1 asks when the request carried no token.
 	Challenge     bool
 	BareChallenge bool
+	// Policy names the registration policy that refused the request, for
+	// the audit trail and metrics; the description names it for people.
+	Policy string
 
 	cause error
 }
@@ -104,6 +107,13 @@ func (e *Error) WithDescription(format string, args ...any) *Error {
 func (e *Error) WithCause(cause error) *Error {
 	c := *e
 	c.cause = cause
+	return &c
+}
+
+// WithPolicy returns a copy that names the policy that refused.
+func (e *Error) WithPolicy(name string) *Error {
+	c := *e
+	c.Policy = name
 	return &c
 }
 

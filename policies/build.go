@@ -105,7 +105,7 @@ func (b builder) build(s Spec) (Policy, error) {
 	case KindCEL:
 		return newCELRule(s)
 	case KindSoftwareStatement:
-		return SoftwareStatement{Issuers: s.Values}, nil
+		return SoftwareStatement{Name: s.displayName(), Issuers: s.Values}, nil
 	case KindDefaults:
 		return newDefaults(s)
 	case KindApproval:
@@ -155,5 +155,5 @@ func (w whenPolicy) selects(p *iat.Principal) bool {
 // refusal builds the error a policy returns, naming the policy so the
 // developer knows which rule to ask about.
 func refusal(base *oauth.Error, name, format string, args ...any) *oauth.Error {
-	return base.WithDescription("%s (policy %s)", fmt.Sprintf(format, args...), name)
+	return base.WithDescription("%s (policy %s)", fmt.Sprintf(format, args...), name).WithPolicy(name)
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dcrgate/dcrgate/audit"
 	"github.com/dcrgate/dcrgate/client"
+	"github.com/dcrgate/dcrgate/oauth"
 	"github.com/dcrgate/dcrgate/store"
 )
 
@@ -64,8 +66,9 @@ func (a *Admin) Enable(ctx context.Context, id string) (client.Record, error) {
 
 // Delete removes a client.
 func (a *Admin) Delete(ctx context.Context, id string) error {
-	err := a.err(id, a.s.store.Delete(ctx, id, nil))
-	a.log(ctx, "delete", id, err)
+	deleted := client.Record{ID: id}
+	err := a.err(id, a.s.store.Delete(ctx, id, func(r client.Record) error { deleted = r; return nil }))
+	a.log(ctx, "delete", deleted, nil, err)
 	return err
 }
 
@@ -80,7 +83,7 @@ func (a *Admin) ResetToken(ctx context.Context, id string, newSecret bool) (Regi
 		return Registration{}, errors.New("client management is not enabled: clients have no registration access token")
 	}
 	var out issued
-	r, err := a.update(ctx, "reset-token", id, func(r *client.Record, now time.Time) error {
+	r, err := a.update(ctx, "reset_token", id, func(r *client.Record, now time.Time) error {
 		a.s.settle(r, now, client.NoTokenMatch)
 		r.PreviousToken = client.PreviousToken{}
 		out = issued{token: a.s.newToken(r, now, client.NoTokenMatch)}
@@ -99,23 +102,37 @@ func (a *Admin) ResetToken(ctx context.Context, id string, newSecret bool) (Regi
 	return a.s.present(r, out), nil
 }
 
-// update changes one client by compare-and-swap and logs the action.
+// update changes one client by compare-and-swap and records the action.
 func (a *Admin) update(ctx context.Context, action, id string, edit func(*client.Record, time.Time) error) (client.Record, error) {
+	before := client.Record{ID: id}
 	r, err := a.s.store.Update(ctx, id, func(r client.Record) (client.Record, error) {
+		before = r.Clone()
 		return r, edit(&r, a.s.now())
 	})
 	err = a.err(id, err)
-	a.log(ctx, action, id, err)
+	a.log(ctx, action, before, &r, err)
 	return r, err
 }
 
-// log writes the audit line of an administrator's action.
-func (a *Admin) log(ctx context.Context, action, id string, err error) {
-	if err != nil {
-		a.s.logger.WarnContext(ctx, "admin action failed", "action", action, "client_id", id, "actor", a.actor, "err", err)
-		return
+// log records an administrator's action on the client that was before
+// and, for an update, is after: the same audit event as the API's, with
+// the actor, and what changed in state or credentials.
+func (a *Admin) log(ctx context.Context, action string, before client.Record, after *client.Record, err error) {
+	ev := audit.Event{Operation: "admin." + action, ClientID: before.ID, Actor: a.actor}
+	owned(&ev, before)
+	if after != nil && err == nil {
+		ev.Reason = after.DisabledReason
+		if after.RegistrationTokenHash != before.RegistrationTokenHash {
+			ev.Issued = append(ev.Issued, "registration_access_token")
+		}
+		if after.CurrentSecret() != before.CurrentSecret() {
+			ev.Issued = append([]string{"client_secret"}, ev.Issued...)
+		}
 	}
-	a.s.logger.InfoContext(ctx, "admin action", "action", action, "client_id", id, "actor", a.actor)
+	if errors.Is(err, ErrNoSuchClient) {
+		err = oauth.ErrNotFound.WithDescription("%v", err)
+	}
+	a.s.record(ctx, ev, err)
 }
 
 // err names the client in a store error; unknown is ErrNoSuchClient.

@@ -16,7 +16,9 @@ import (
 // Read answers an RFC 7592 §2.1 read request. With rotation configured it is
 // a write: the response carries the new secret and token, and the old ones
 // stop working once the grace period ends or the new token is first used.
-func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registration, error) {
+func (s *Service) Read(ctx context.Context, clientID, bearer string) (_ Registration, err error) {
+	ev := managed(OpRead, clientID)
+	defer func() { s.record(ctx, ev, err) }()
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	if err := s.requireManagement(clientID, bearer); err != nil {
@@ -31,6 +33,7 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 		if err != nil {
 			return Registration{}, managementError(err)
 		}
+		owned(&ev, r)
 		if !s.needsWrite(r, s.now()) {
 			return s.present(r, issued{}), nil
 		}
@@ -42,6 +45,7 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 		if err != nil {
 			return r, err
 		}
+		owned(&ev, r)
 		s.touch(&r, now)
 		out, err = s.refreshCredentials(&r, now, match)
 		return r, err
@@ -49,6 +53,7 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 	if err != nil {
 		return Registration{}, managementError(err)
 	}
+	ev.Issued = out.names()
 	return s.present(r, out), nil
 }
 
@@ -58,7 +63,9 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (Registrati
 // body judged — by the policies as the client's owner, within its software
 // statement — so a caller with a wrong token learns nothing, and an update
 // can never obtain what the registration would have been refused.
-func (s *Service) Update(ctx context.Context, clientID, bearer string, body []byte) (Registration, error) {
+func (s *Service) Update(ctx context.Context, clientID, bearer string, body []byte) (_ Registration, err error) {
+	ev := managed(OpUpdate, clientID)
+	defer func() { s.record(ctx, ev, err) }()
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	if err := s.requireManagement(clientID, bearer); err != nil {
@@ -72,9 +79,12 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 		if err != nil {
 			return r, err
 		}
+		owned(&ev, r)
+		before := r.Metadata
 		if err := s.replaceMetadata(ctx, &r, body, now); err != nil {
 			return r, err
 		}
+		ev.Changed = client.ChangedMembers(before, r.Metadata)
 		s.touch(&r, now)
 		out, err = s.refreshCredentials(&r, now, match)
 		return r, err
@@ -82,6 +92,7 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 	if err != nil {
 		return Registration{}, managementError(err)
 	}
+	ev.Issued = out.names()
 	return s.present(r, out), nil
 }
 
@@ -115,7 +126,9 @@ func (s *Service) replaceMetadata(ctx context.Context, r *client.Record, body []
 
 // Delete answers an RFC 7592 §2.3 delete request. When "Allow Client Delete"
 // is off the method is refused with 405, as §2.3 suggests.
-func (s *Service) Delete(ctx context.Context, clientID, bearer string) error {
+func (s *Service) Delete(ctx context.Context, clientID, bearer string) (err error) {
+	ev := managed(OpDelete, clientID)
+	defer func() { s.record(ctx, ev, err) }()
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	if err := s.requireManagement(clientID, bearer); err != nil {
@@ -125,9 +138,9 @@ func (s *Service) Delete(ctx context.Context, clientID, bearer string) error {
 		return oauth.ErrMethodNotAllowed.WithDescription("clients may not delete their registration here").
 			WithAllow(strings.Join([]string{http.MethodGet, http.MethodPut}, ", "))
 	}
-	err := s.deleteWithToken(ctx, clientID, credentials.HashToken(bearer))
+	owner, err := s.deleteWithToken(ctx, clientID, credentials.HashToken(bearer))
 	if err == nil {
-		s.logger.InfoContext(ctx, "client deleted", "client_id", clientID)
+		owned(&ev, client.Record{Owner: owner})
 	}
 	return managementError(err)
 }
@@ -173,13 +186,15 @@ func (s *Service) checkPresentedSecret(ctx context.Context, r client.Record, sec
 }
 
 // deleteWithToken deletes the client if tokenHash may manage it, in one
-// guarded operation where the store offers it.
-func (s *Service) deleteWithToken(ctx context.Context, clientID, tokenHash string) error {
+// guarded operation where the store offers it, and returns its owner when
+// known.
+func (s *Service) deleteWithToken(ctx context.Context, clientID, tokenHash string) (owner client.Owner, err error) {
 	now := s.now()
 	if td, ok := s.store.(store.TokenDeleter); ok {
 		return td.DeleteIfManageable(ctx, clientID, tokenHash, now)
 	}
-	return s.store.Delete(ctx, clientID, func(r client.Record) error {
+	return owner, s.store.Delete(ctx, clientID, func(r client.Record) error {
+		owner = r.Owner
 		_, err := authenticate(r, tokenHash, now)
 		return err
 	})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dcrgate/dcrgate/audit"
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/store"
 )
@@ -127,6 +128,11 @@ func (a *Admin) Reap(ctx context.Context, opts ReapOptions, seen func(Reaped)) (
 				}
 			}
 			done[rule.reason]++
+			if !opts.DryRun {
+				ev := audit.Event{Operation: "reap", ClientID: r.ID, Actor: a.actor, Reason: string(rule.reason)}
+				owned(&ev, r)
+				a.s.record(ctx, ev, nil)
+			}
 			if seen != nil {
 				seen(Reaped{ClientID: r.ID, Reason: rule.reason})
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/dcrgate/dcrgate/audit"
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/iat"
@@ -19,7 +20,9 @@ import (
 const idAttempts = 3
 
 // Register creates a client from an RFC 7591 §3.1 registration request.
-func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Registration, error) {
+func (s *Service) Register(ctx context.Context, bearer string, body []byte) (_ Registration, err error) {
+	ev := audit.Event{Operation: string(OpRegister)}
+	defer func() { s.record(ctx, ev, err) }()
 	caller := ctx
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
@@ -31,6 +34,7 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if err != nil {
 		return Registration{}, err
 	}
+	ev.OwnerIssuer, ev.OwnerSubject = owner.Issuer, owner.Subject
 	if err := s.checkTokenQuota(ctx, owner); err != nil {
 		return Registration{}, err
 	}
@@ -59,6 +63,10 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if rec.ID, err = s.create(ctx, rec); err != nil {
 		return Registration{}, storeError(err)
 	}
+	ev.ClientID, ev.Issued = rec.ID, out.names()
+	if rec.Disabled {
+		ev.Reason = rec.DisabledReason
+	}
 	rec.Revision = 1
 	if err := s.enforceTokenQuota(ctx, rec); err != nil {
 		return Registration{}, err
@@ -66,7 +74,6 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (Reg
 	if err := s.deliverable(caller, rec); err != nil {
 		return Registration{}, err
 	}
-	s.logger.InfoContext(ctx, "client registered", "client_id", rec.ID, "owner", rec.Owner.Subject, "awaiting_approval", rec.Disabled)
 	return s.present(rec, out), nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dcrgate/dcrgate/audit"
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/iat"
@@ -76,6 +77,7 @@ type Service struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	orphans  *orphans
+	audit    audit.Recorder
 }
 
 // Option customises a Service.
@@ -101,6 +103,7 @@ func New(st store.Store, tokens iat.Validator, hasher credentials.Hasher, opts O
 		now:      time.Now,
 		logger:   slog.New(slog.DiscardHandler),
 		policies: policies.Chain(nil),
+		audit:    audit.Discard,
 	}
 	for _, o := range options {
 		o(s)

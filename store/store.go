@@ -148,9 +148,10 @@ func before(t, limit time.Time) bool { return t.Before(second(limit)) }
 // Delete with the Assertion control), so no rotation can slip in between
 // the check and the delete. It deletes only a client that
 // client.Record.Manageable allows for tokenHash at now; any other answer is
-// ErrNotFound wrapping ErrTokenMismatch.
+// ErrNotFound wrapping ErrTokenMismatch. It returns the deleted client's
+// owner when it knows it without another round trip (for the audit trail).
 type TokenDeleter interface {
-	DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) error
+	DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) (client.Owner, error)
 }
 
 // ErrTokenMismatch means the registration access token hash of a guarded

@@ -33,17 +33,23 @@ func openAdmin(ctx context.Context, path, actor string) (*registration.Admin, co
 	if err != nil {
 		return nil, cfg, nil, fmt.Errorf("directory: %w", err)
 	}
-	svc, err := adminService(cfg, st, logger)
+	trail, closeAudit, err := openAudit(cfg.Audit)
 	if err != nil {
 		_ = st.Close()
 		return nil, cfg, nil, err
 	}
-	return svc.Admin(actor), cfg, func() { svc.Close(); _ = st.Close() }, nil
+	svc, err := adminService(cfg, st, logger, registration.WithAudit(trail))
+	if err != nil {
+		closeAudit()
+		_ = st.Close()
+		return nil, cfg, nil, err
+	}
+	return svc.Admin(actor), cfg, func() { svc.Close(); closeAudit(); _ = st.Close() }, nil
 }
 
 // adminService is the registration service as serve wires it, minus what
 // only requests need: token validation and software statement issuers.
-func adminService(cfg config.Config, st *ldapstore.Store, logger *slog.Logger) (*registration.Service, error) {
+func adminService(cfg config.Config, st *ldapstore.Store, logger *slog.Logger, options ...registration.Option) (*registration.Service, error) {
 	hasher, err := credentials.NewHasher(st.SecretScheme())
 	if err != nil {
 		return nil, err
@@ -57,7 +63,8 @@ func adminService(cfg config.Config, st *ldapstore.Store, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	return registration.New(st, nil, hasher, opts, registration.WithLogger(logger), registration.WithPolicy(chain)), nil
+	options = append(options, registration.WithLogger(logger), registration.WithPolicy(chain))
+	return registration.New(st, nil, hasher, opts, options...), nil
 }
 
 // defaultActor names the person running the CLI in the audit log: the

@@ -99,7 +99,7 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 		return err
 	}
 	printDevBanner(out, base+cfg.Registration.Path, token)
-	return serve(ctx, ln, gw.engine, logger)
+	return serve(ctx, ln, gw.engine, cfg.ShutdownGracePeriod, logger)
 }
 
 // devConfig is the embedded default: PingFederate's defaults with

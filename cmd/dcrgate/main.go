@@ -10,9 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	tuneGC()
 	if err := newRootCommand().Execute(); err != nil {
@@ -44,16 +41,7 @@ RFC 7592, keeping every client as one entry in your LDAP directory.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand(), newHealthCommand())
 	root.AddCommand(newClientsCommand())
 	return root
-}
-
-func newVersionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "dcrgate", version) },
-	}
 }

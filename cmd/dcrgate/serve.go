@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, cfg config.Config) error {
 	}
 	reg := newRegistry()
 	ldapCfg.Registerer = reg
+	ldapCfg.StartUnreachable = true
 	st, err := ldapstore.New(ctx, ldapCfg, logger)
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
@@ -62,7 +64,7 @@ func runServe(ctx context.Context, cfg config.Config) error {
 	}
 	defer gw.close()
 	go runReaper(ctx, gw.svc.Admin("reaper"), cfg.Reaper, gw.reaped, logger)
-	return listenAll(ctx, logger,
+	return listenAll(ctx, logger, cfg.ShutdownGracePeriod,
 		listener{"api", cfg.Listen, gw.engine},
 		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})
 }
@@ -98,7 +100,7 @@ type listener struct {
 // listenAll binds every listener with an address first, so a port clash
 // fails start-up, then serves them until ctx ends or one fails, which stops
 // the others.
-func listenAll(ctx context.Context, logger *slog.Logger, ls ...listener) error {
+func listenAll(ctx context.Context, logger *slog.Logger, grace time.Duration, ls ...listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var bound []net.Listener
@@ -120,7 +122,7 @@ func listenAll(ctx context.Context, logger *slog.Logger, ls ...listener) error {
 	for i, ln := range bound {
 		if ln != nil {
 			running++
-			go func() { errc <- serve(ctx, ln, ls[i].handler, logger) }()
+			go func() { errc <- serve(ctx, ln, ls[i].handler, grace, logger) }()
 		}
 	}
 	var first error

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dcrgate/dcrgate/api"
+	"github.com/dcrgate/dcrgate/audit"
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/config"
 	"github.com/dcrgate/dcrgate/credentials"
@@ -34,14 +35,18 @@ const realm = "dcrgate"
 // gateway is a wired dcrgate: the API engine and the telemetry handler over
 // one store.
 type gateway struct {
-	engine    *gin.Engine
-	telemetry http.Handler
-	svc       *registration.Service
-	reaped    *metrics.Reaper
+	engine     *gin.Engine
+	telemetry  http.Handler
+	svc        *registration.Service
+	reaped     *metrics.Reaper
+	closeAudit func()
 }
 
-// close ends the gateway's background work.
-func (g *gateway) close() { g.svc.Close() }
+// close ends the gateway's background work, then its audit trail.
+func (g *gateway) close() {
+	g.svc.Close()
+	g.closeAudit()
+}
 
 // newGateway wires the registration service and its HTTP faces.
 // reg is the registry every component reports to; /metrics serves it.
@@ -59,16 +64,25 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 	if err != nil {
 		return nil, err
 	}
-	svc := registration.New(st, tokens, hasher, opts, registration.WithLogger(logger), registration.WithPolicy(chain))
+	trail, closeAudit, err := openAudit(cfg.Audit)
+	if err != nil {
+		return nil, err
+	}
+	recorder := audit.Recorders{trail, metrics.NewOperations(reg)}
+	svc := registration.New(st, tokens, hasher, opts, registration.WithLogger(logger), registration.WithPolicy(chain),
+		registration.WithAudit(recorder))
 	engine := api.NewRouter(api.Config{
 		Path:                cfg.Registration.Path,
 		RegistrationEnabled: cfg.Registration.Enabled,
 		ManagementEnabled:   cfg.Management.Enabled,
 		MaxBodyBytes:        cfg.Registration.MaxBodyBytes,
 		Realm:               realm,
+		TrustedProxies:      cfg.TrustedProxies,
 	}, svc, metrics.New(reg), logger)
+	ver, revision := buildVersion()
+	metrics.NewBuildInfo(reg, ver, revision)
 	return &gateway{engine: engine, telemetry: telemetryHandler(reg, st), svc: svc,
-		reaped: metrics.NewReaper(reg, reasonLabels())}, nil
+		reaped: metrics.NewReaper(reg, reasonLabels()), closeAudit: closeAudit}, nil
 }
 
 // newRegistry is the process's metrics registry (never the global one), with
@@ -285,8 +299,9 @@ func telemetryHandler(reg *prometheus.Registry, st store.Store) http.Handler {
 	return mux
 }
 
-// serve runs handler on ln until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *slog.Logger) error {
+// serve runs handler on ln until ctx ends, then shuts down gracefully:
+// requests in flight get up to grace to finish.
+func serve(ctx context.Context, ln net.Listener, handler http.Handler, grace time.Duration, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -302,7 +317,8 @@ func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *s
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	logger.Info("shutting down", "addr", ln.Addr().String(), "grace", grace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err

@@ -127,11 +127,12 @@ func (s *Store) Delete(_ context.Context, id string, cond func(client.Record) er
 }
 
 // DeleteIfManageable implements store.TokenDeleter.
-func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) error {
-	return s.Delete(ctx, id, func(r client.Record) error {
+func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, now time.Time) (owner client.Owner, _ error) {
+	return owner, s.Delete(ctx, id, func(r client.Record) error {
 		if !r.Manageable(tokenHash, now) {
 			return fmt.Errorf("%w: %w", store.ErrNotFound, store.ErrTokenMismatch)
 		}
+		owner = r.Owner
 		return nil
 	})
 }

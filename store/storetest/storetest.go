@@ -541,7 +541,7 @@ func testDeleteIfManageable(t *testing.T, s store.Store) {
 			}
 			mustCreate(t, s, r)
 			t.Cleanup(func() { _ = s.Delete(context.Background(), r.ID, nil) })
-			err := td.DeleteIfManageable(ctx(t), tt.id, tt.token, tt.now)
+			_, err := td.DeleteIfManageable(ctx(t), tt.id, tt.token, tt.now)
 			if tt.wantErr != nil {
 				wantErr(t, "DeleteIfManageable", err, tt.wantErr)
 				wantEqual(t, mustGet(t, s, r.ID), r)
