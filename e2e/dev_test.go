@@ -10,9 +10,17 @@ import (
 )
 
 // TestDevCommand runs the README's first command the way a new user does and
-// follows the printed instructions: source the two variables, register.
+// follows the printed instructions: source the two variables, register. A
+// listener on every address (":0") still prints, and issues tokens for, an
+// address that works.
 func TestDevCommand(t *testing.T) {
-	cmd := exec.Command(binary, "dev", "--listen", "127.0.0.1:0")
+	for _, listen := range []string{"127.0.0.1:0", ":0"} {
+		t.Run(listen, func(t *testing.T) { testDev(t, listen) })
+	}
+}
+
+func testDev(t *testing.T, listen string) {
+	cmd := exec.Command(binary, "dev", "--listen", listen)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

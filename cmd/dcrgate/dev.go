@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -67,7 +68,7 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String()
+	base := "http://" + reachable(ln.Addr())
 	cfg := devConfig(base)
 	issuer, err := devissuer.New(base + devIssuerPath)
 	if err != nil {
@@ -100,6 +101,19 @@ func runDev(ctx context.Context, opts devOptions, out io.Writer) error {
 	}
 	printDevBanner(out, base+cfg.Registration.Path, token)
 	return serve(ctx, ln, gw.engine, cfg.ShutdownGracePeriod, logger)
+}
+
+// reachable is addr as a client on this host dials it: a listener on every
+// address (":8080", "[::]:8080", "0.0.0.0:8080", dual-stack in Go) is
+// reached on 127.0.0.1. It becomes the issuer of the development tokens
+// and the base of registration_client_uri, so it must be an address that
+// works.
+func reachable(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // devConfig is the embedded default: PingFederate's defaults with
