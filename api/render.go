@@ -128,7 +128,9 @@ func (h *handlers) renderError(c *gin.Context, err error) {
 		hdr.Set("WWW-Authenticate", h.challenge(e))
 	}
 	if e.RetryAfter > 0 {
-		hdr.Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+		// Whole seconds, rounded up: a caller who waits that long must not
+		// be refused again (RFC 9110 §10.2.3).
+		hdr.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	if e.Allow != "" {
 		hdr.Set("Allow", e.Allow)

@@ -96,6 +96,9 @@ type Owner struct {
 	// Claims are all claims of the token as one JSON object, for policies
 	// that read them; nil when there were none.
 	Claims json.RawMessage
+	// Anonymous marks a client the anonymous profile admitted, with no
+	// initial access token: its updates are judged by that profile too.
+	Anonymous bool
 }
 
 // Statement is a verified software statement (RFC 7591 §2.3) as a client

@@ -250,3 +250,23 @@ func schemeProblem(u *url.URL) string {
 	}
 	return ""
 }
+
+// RedirectHost classifies an already-validated redirect URI for the
+// anonymous profile: "loopback" for http on a loopback host (RFC 8252
+// §7.3), "private-use" for a reverse-domain private-use scheme (§7.1), or
+// the host of an https URL (§7.2 claimed, or a web app's); "" for anything
+// else.
+func RedirectHost(raw string) string {
+	u, problem := parseAbsoluteURI(raw)
+	switch {
+	case problem != "":
+		return ""
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return "loopback"
+	case u.Scheme == "https":
+		return strings.ToLower(u.Hostname())
+	case strings.Contains(u.Scheme, ".") && schemeProblem(u) == "":
+		return "private-use"
+	}
+	return ""
+}

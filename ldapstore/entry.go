@@ -147,16 +147,17 @@ func encodeFor(r client.Record, suspend bool) (attrs, error) {
 // the issuer, subject and token ID, which have searchable attributes of
 // their own.
 type storedPrincipal struct {
-	ClientID string          `json:"client_id,omitempty"`
-	Scopes   []string        `json:"scopes,omitempty"`
-	Claims   json.RawMessage `json:"claims,omitempty"`
+	ClientID  string          `json:"client_id,omitempty"`
+	Scopes    []string        `json:"scopes,omitempty"`
+	Claims    json.RawMessage `json:"claims,omitempty"`
+	Anonymous bool            `json:"anonymous,omitempty"`
 }
 
 func principalOf(o client.Owner) *storedPrincipal {
-	if o.ClientID == "" && len(o.Scopes) == 0 && len(o.Claims) == 0 {
+	if o.ClientID == "" && len(o.Scopes) == 0 && len(o.Claims) == 0 && !o.Anonymous {
 		return nil
 	}
-	return &storedPrincipal{ClientID: o.ClientID, Scopes: o.Scopes, Claims: o.Claims}
+	return &storedPrincipal{ClientID: o.ClientID, Scopes: o.Scopes, Claims: o.Claims, Anonymous: o.Anonymous}
 }
 
 // storedStatement is dcrSoftwareStatement.
@@ -333,7 +334,7 @@ func decodeOwner(a attrs, o *client.Owner) error {
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
 		return wrapAttr(schema.AttrOwnerPrincipal, err)
 	}
-	o.ClientID, o.Scopes, o.Claims = p.ClientID, p.Scopes, p.Claims
+	o.ClientID, o.Scopes, o.Claims, o.Anonymous = p.ClientID, p.Scopes, p.Claims, p.Anonymous
 	return nil
 }
 

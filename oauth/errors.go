@@ -117,6 +117,13 @@ func (e *Error) WithPolicy(name string) *Error {
 	return &c
 }
 
+// WithRetryAfter returns a copy carrying a Retry-After delay (429, 503).
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
 // WithAllow returns a copy carrying an Allow header value (405 responses).
 func (e *Error) WithAllow(methods string) *Error {
 	c := *e

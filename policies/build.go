@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/oauth"
 )
 
@@ -52,6 +51,10 @@ type Spec struct {
 	Error string
 	// Metadata are the members a defaults policy fills in.
 	Metadata map[string]any
+	// Anonymous makes the policy judge the registrations without an initial
+	// access token that the anonymous profile admits (and updates of the
+	// clients they made), and nothing else.
+	Anonymous bool
 	// Issuers and Scopes select the callers a policy applies to (the
 	// "chain chosen by the caller's token"): when set, the initial access
 	// token must come from one of Issuers and carry one of Scopes.
@@ -125,30 +128,37 @@ func (s Spec) displayName() string {
 // whenPolicy applies its policy only to matching callers.
 type whenPolicy struct {
 	issuers, scopes []string
+	anonymous       bool
 	Policy
 }
 
-// scoped wraps p in its caller selection, if any.
+// scoped wraps p in its caller selection.
 func scoped(s Spec, p Policy) Policy {
-	if len(s.Issuers) == 0 && len(s.Scopes) == 0 {
-		return p
-	}
-	return whenPolicy{issuers: s.Issuers, scopes: s.Scopes, Policy: p}
+	return whenPolicy{issuers: s.Issuers, scopes: s.Scopes, anonymous: s.Anonymous, Policy: p}
 }
 
 // Check implements Policy.
 func (w whenPolicy) Check(ctx context.Context, r Request) error {
-	if !w.selects(r.Principal) {
+	if !w.selects(r) {
 		return nil
 	}
 	return w.Policy.Check(ctx, r)
 }
 
-// selects reports whether the policy applies to the caller p. Requests
-// without a token principal (open registration, and updates of clients
-// registered that way) never match a selection; updates of the others
-// match as their registration did.
-func (w whenPolicy) selects(p *iat.Principal) bool {
+// selects reports whether the policy applies to r's caller. Requests
+// judged by the anonymous profile are judged by the anonymous policies
+// alone, and those judge nothing else. Requests without a token principal
+// (open registration, and updates of clients registered that way) never
+// match an issuers/scopes selection; updates of the others match as their
+// registration did.
+func (w whenPolicy) selects(r Request) bool {
+	switch {
+	case r.Anonymous != w.anonymous:
+		return false
+	case len(w.issuers) == 0 && len(w.scopes) == 0:
+		return true
+	}
+	p := r.Principal
 	return p != nil && (len(w.issuers) == 0 || slices.Contains(w.issuers, p.Issuer)) && p.HasAnyScope(w.scopes)
 }
 

@@ -9,7 +9,6 @@ import (
 	"slices"
 
 	"github.com/dcrgate/dcrgate/client"
-	"github.com/dcrgate/dcrgate/iat"
 )
 
 // The kinds that shape a new client rather than refuse it.
@@ -96,12 +95,12 @@ func (a approval) matches(ctx context.Context, r Request) bool {
 }
 
 // Defaults returns the members the chain's defaults policies fill in for
-// a caller: each policy that selects the caller contributes the members no
-// earlier one set, so, as everywhere in the chain, the first one wins.
-func (c Chain) Defaults(p *iat.Principal) map[string]json.RawMessage {
+// r's caller: each policy that selects the caller contributes the members
+// no earlier one set, so, as everywhere in the chain, the first one wins.
+func (c Chain) Defaults(r Request) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	for _, pol := range c {
-		if d, ok := unwrap[clientDefaults](pol, p); ok {
+		if d, ok := unwrap[clientDefaults](pol, r); ok {
 			for name, v := range d.members {
 				if _, set := out[name]; !set {
 					out[name] = v
@@ -120,18 +119,18 @@ func (c Chain) Approval(ctx context.Context, r Request) string {
 		return ""
 	}
 	for _, pol := range c {
-		if a, ok := unwrap[approval](pol, r.Principal); ok && a.matches(ctx, r) {
+		if a, ok := unwrap[approval](pol, r); ok && a.matches(ctx, r) {
 			return a.name
 		}
 	}
 	return ""
 }
 
-// unwrap returns pol as a T when it is one and selects the caller p
-// (issuers:, scopes:).
-func unwrap[T Policy](pol Policy, p *iat.Principal) (T, bool) {
+// unwrap returns pol as a T when it is one and selects r's caller
+// (issuers:, scopes:, anonymous:).
+func unwrap[T Policy](pol Policy, r Request) (T, bool) {
 	if w, ok := pol.(whenPolicy); ok {
-		if !w.selects(p) {
+		if !w.selects(r) {
 			var zero T
 			return zero, false
 		}

@@ -43,15 +43,16 @@ func TestChainDefaults(t *testing.T) {
 	partner := &iat.Principal{Issuer: "https://as.example.com", Scopes: []string{"dcr", "dcr:partner"}}
 	for _, tt := range []struct {
 		name string
-		p    *iat.Principal
+		r    Request
 		want string
 	}{
-		{"ok/unselected policy skipped", developer, `{"access_token_ttl":300,"application_type":"native","scope":"openid profile"}`},
-		{"ok/first policy wins", partner, `{"access_token_ttl":300,"application_type":"native","grant_types":["authorization_code"],"scope":"openid"}`},
-		{"ok/open registration gets the unscoped ones", nil, `{"access_token_ttl":300,"application_type":"native","scope":"openid profile"}`},
+		{"ok/unselected policy skipped", Request{Principal: developer}, `{"access_token_ttl":300,"application_type":"native","scope":"openid profile"}`},
+		{"ok/first policy wins", Request{Principal: partner}, `{"access_token_ttl":300,"application_type":"native","grant_types":["authorization_code"],"scope":"openid"}`},
+		{"ok/open registration gets the unscoped ones", Request{}, `{"access_token_ttl":300,"application_type":"native","scope":"openid profile"}`},
+		{"ok/the anonymous profile gets none of them", Request{Anonymous: true}, `{}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _ := json.Marshal(chain.Defaults(tt.p))
+			got, _ := json.Marshal(chain.Defaults(tt.r))
 			if string(got) != tt.want {
 				t.Fatalf("Defaults = %s, want %s", got, tt.want)
 			}

@@ -23,6 +23,10 @@ type Request struct {
 	// cannot obtain what that caller would have been refused. nil for open
 	// registration.
 	Principal *iat.Principal
+	// Anonymous marks a request the anonymous profile judges: a
+	// registration without an initial access token, or an update of a
+	// client registered so. Only policies with Anonymous set judge it.
+	Anonymous bool
 	// Statement is the verified software statement (RFC 7591 §2.3) of the
 	// request, or on update the one the client keeps; nil when none.
 	Statement *client.Statement

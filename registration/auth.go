@@ -18,11 +18,12 @@ import (
 var errWrongToken = errors.New("registration: registration access token mismatch")
 
 // authorizeRegistration checks the initial access token (RFC 7591 §3). It
-// returns nil for open registration. A token sent to an open endpoint is
-// still checked, so a caller is never silently recorded as anonymous.
+// returns nil for open registration and for the anonymous profile. A token
+// sent to an open endpoint is still checked, so a caller is never silently
+// recorded as anonymous.
 func (s *Service) authorizeRegistration(ctx context.Context, bearer string) (*iat.Principal, error) {
 	if bearer == "" {
-		if s.opts.RequireInitialAccessToken {
+		if s.opts.RequireInitialAccessToken && !s.opts.Anonymous.Enabled {
 			return nil, oauth.ErrMissingToken.WithDescription("an initial access token is required to register a client")
 		}
 		return nil, nil
@@ -68,12 +69,17 @@ func authenticate(r client.Record, tokenHash string, now time.Time) (client.Toke
 	return match, nil
 }
 
-// requireManagement guards the RFC 7592 operations.
-// The client ID comes from the request path; one that could not have been
-// issued is answered like a wrong token and never reaches the store.
-func (s *Service) requireManagement(clientID, bearer string) error {
+// requireManagement guards the RFC 7592 operations: management enabled,
+// the caller within its per-address limit (which is what stops guessing
+// tokens), a token present. The client ID comes from the request path;
+// one that could not have been issued is answered like a wrong token and
+// never reaches the store.
+func (s *Service) requireManagement(ctx context.Context, clientID, bearer string) error {
 	if !s.opts.Management.Enabled {
 		return oauth.ErrNotFound.WithDescription("client management is not enabled")
+	}
+	if err := limitAddress(ctx, s.limits.managementIP, "management_per_ip"); err != nil {
+		return err
 	}
 	if bearer == "" {
 		return oauth.ErrMissingToken.WithDescription("a registration access token is required")

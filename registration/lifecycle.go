@@ -30,13 +30,22 @@ func (s *Service) touch(r *client.Record, now time.Time) bool {
 	if now.Sub(r.LastUsedAt) >= usageGranularity {
 		r.LastUsedAt, changed = now.Truncate(time.Second), true
 	}
-	if life := s.opts.ClientLifetime; life > 0 {
+	if life := s.lifetime(*r); life > 0 {
 		renewed := now.Add(life).Truncate(time.Second)
 		if r.ExpiresAt.IsZero() || renewed.Sub(r.ExpiresAt) >= min(life/10, usageGranularity) {
 			r.ExpiresAt, changed = renewed, true
 		}
 	}
 	return changed
+}
+
+// lifetime is r's client lifetime: the anonymous profile's for a client it
+// admitted, when set, else the registration's.
+func (s *Service) lifetime(r client.Record) time.Duration {
+	if r.Owner.Anonymous && s.opts.Anonymous.ClientLifetime > 0 {
+		return s.opts.Anonymous.ClientLifetime
+	}
+	return s.opts.ClientLifetime
 }
 
 // secretExpired reports whether r's current secret is past its lifetime.

@@ -10,6 +10,7 @@ import (
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/oauth"
+	"github.com/dcrgate/dcrgate/policies"
 	"github.com/dcrgate/dcrgate/store"
 )
 
@@ -21,7 +22,7 @@ func (s *Service) Read(ctx context.Context, clientID, bearer string) (_ Registra
 	defer func() { s.record(ctx, ev, err) }()
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	if err := s.requireManagement(clientID, bearer); err != nil {
+	if err := s.requireManagement(ctx, clientID, bearer); err != nil {
 		return Registration{}, err
 	}
 	tokenHash := credentials.HashToken(bearer)
@@ -68,7 +69,7 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 	defer func() { s.record(ctx, ev, err) }()
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	if err := s.requireManagement(clientID, bearer); err != nil {
+	if err := s.requireManagement(ctx, clientID, bearer); err != nil {
 		return Registration{}, err
 	}
 	tokenHash := credentials.HashToken(bearer)
@@ -102,12 +103,12 @@ func (s *Service) Update(ctx context.Context, clientID, bearer string, body []by
 // as r's owner; RFC 7592 §2.2's rules on the body apply; and a client_secret
 // it carries must be the current one.
 func (s *Service) replaceMetadata(ctx context.Context, r *client.Record, body []byte, now time.Time) error {
-	principal := principalOf(r.Owner)
-	c, err := s.compose(ctx, body, r.Statement, principal)
+	caller := policies.Request{Principal: principalOf(r.Owner), Anonymous: r.Owner.Anonymous}
+	c, err := s.compose(ctx, body, r.Statement, caller)
 	if err != nil {
 		return err
 	}
-	md, req, err := s.validMetadata(ctx, c.body, s.policyRequest(OpUpdate, r.ID, principal, c.statement))
+	md, req, err := s.validMetadata(ctx, c.body, s.policyRequest(OpUpdate, r.ID, caller, c.statement))
 	if err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func (s *Service) Delete(ctx context.Context, clientID, bearer string) (err erro
 	defer func() { s.record(ctx, ev, err) }()
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	if err := s.requireManagement(clientID, bearer); err != nil {
+	if err := s.requireManagement(ctx, clientID, bearer); err != nil {
 		return err
 	}
 	if !s.opts.Management.AllowClientDelete {

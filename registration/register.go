@@ -26,6 +26,10 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (_ R
 	caller := ctx
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
+	anonymous := bearer == "" && s.opts.Anonymous.Enabled
+	if err := s.limitRegistration(ctx, anonymous); err != nil {
+		return Registration{}, err
+	}
 	principal, err := s.authorizeRegistration(ctx, bearer)
 	if err != nil {
 		return Registration{}, err
@@ -34,15 +38,20 @@ func (s *Service) Register(ctx context.Context, bearer string, body []byte) (_ R
 	if err != nil {
 		return Registration{}, err
 	}
+	owner.Anonymous = anonymous
 	ev.OwnerIssuer, ev.OwnerSubject = owner.Issuer, owner.Subject
+	if err := limit(s.limits.owner, "registration_per_owner", ownerKey(owner)); err != nil {
+		return Registration{}, err
+	}
 	if err := s.checkTokenQuota(ctx, owner); err != nil {
 		return Registration{}, err
 	}
-	c, err := s.compose(ctx, body, nil, principal)
+	callerReq := policies.Request{Principal: principal, Anonymous: anonymous}
+	c, err := s.compose(ctx, body, nil, callerReq)
 	if err != nil {
 		return Registration{}, err
 	}
-	pr := s.policyRequest(OpRegister, "", principal, c.statement)
+	pr := s.policyRequest(OpRegister, "", callerReq, c.statement)
 	md, _, err := s.validMetadata(ctx, c.body, pr)
 	if err != nil {
 		return Registration{}, err
@@ -150,6 +159,11 @@ func (s *Service) validMetadata(ctx context.Context, body []byte, pr policies.Re
 	if err := md.Normalize(s.opts.Metadata); err != nil {
 		return client.Metadata{}, req, err
 	}
+	if pr.Anonymous {
+		if err := s.opts.Anonymous.check(md); err != nil {
+			return client.Metadata{}, req, err
+		}
+	}
 	pr.Metadata = &md
 	if err := s.policies.Check(ctx, pr); err != nil {
 		return client.Metadata{}, req, err
@@ -161,9 +175,29 @@ func (s *Service) validMetadata(ctx context.Context, body []byte, pr policies.Re
 	return md, req, nil
 }
 
-// policyRequest is what the policies judge, before the metadata is added.
-func (s *Service) policyRequest(op Operation, clientID string, principal *iat.Principal, stmt *client.Statement) policies.Request {
-	return policies.Request{Operation: string(op), ClientID: clientID, Principal: principal, Statement: stmt}
+// policyRequest is what the policies judge of caller's request, before the
+// metadata is added.
+func (s *Service) policyRequest(op Operation, clientID string, caller policies.Request, stmt *client.Statement) policies.Request {
+	caller.Operation, caller.ClientID, caller.Statement = string(op), clientID, stmt
+	return caller
+}
+
+// limitRegistration applies the per-address limit of registrations with a
+// token, or of those the anonymous profile judges.
+func (s *Service) limitRegistration(ctx context.Context, anonymous bool) error {
+	if anonymous {
+		return limitAddress(ctx, s.limits.anonymousIP, "anonymous_per_ip")
+	}
+	return limitAddress(ctx, s.limits.registrationIP, "registration_per_ip")
+}
+
+// ownerKey names a token's owner for the per-owner limit; "" (no limit)
+// for registrations without a token.
+func ownerKey(o client.Owner) string {
+	if o.Issuer == "" && o.Subject == "" {
+		return ""
+	}
+	return o.Issuer + "\n" + o.Subject
 }
 
 // present builds the client information response for a stored record.

@@ -37,6 +37,12 @@ type Options struct {
 	Metadata client.Options
 	// ClientURI builds the registration_client_uri for a client ID.
 	ClientURI func(clientID string) string
+	// Anonymous is the profile of registrations without an initial access
+	// token; off, they need one (or, with RequireInitialAccessToken off,
+	// are judged like any other).
+	Anonymous Anonymous
+	// RateLimits bound how often one caller may register or manage.
+	RateLimits RateLimits
 	// ClientLifetime is how long a client lives unless renewed by a read or
 	// an update through RFC 7592; 0 = for ever. An expired client is
 	// answered as an unknown one and removed by the reaper.
@@ -78,6 +84,7 @@ type Service struct {
 	logger   *slog.Logger
 	orphans  *orphans
 	audit    audit.Recorder
+	limits   limiters
 }
 
 // Option customises a Service.
@@ -109,6 +116,7 @@ func New(st store.Store, tokens iat.Validator, hasher credentials.Hasher, opts O
 		o(s)
 	}
 	s.orphans = newOrphans(st, s.logger, opts.RequestTimeout)
+	s.limits = newLimiters(opts.RateLimits, func() time.Time { return s.now() })
 	return s
 }
 

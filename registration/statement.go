@@ -12,6 +12,7 @@ import (
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/oauth"
+	"github.com/dcrgate/dcrgate/policies"
 )
 
 // StatementVerifier checks software statements; *iat.StatementVerifier is one.
@@ -49,8 +50,8 @@ type composed struct {
 // or whose software_statement is not a string, is returned unchanged for
 // that path to refuse with its usual error; one with nothing to layer is
 // returned unchanged too, unparsed.
-func (s *Service) compose(ctx context.Context, body []byte, kept *client.Statement, principal *iat.Principal) (composed, error) {
-	defaults := s.defaultsFor(principal)
+func (s *Service) compose(ctx context.Context, body []byte, kept *client.Statement, caller policies.Request) (composed, error) {
+	defaults := s.defaultsFor(caller)
 	if kept == nil && len(defaults) == 0 && !bytes.Contains(body, []byte(`"software_statement"`)) {
 		return composed{body: body}, nil
 	}
@@ -76,12 +77,12 @@ func (s *Service) compose(ctx context.Context, body []byte, kept *client.Stateme
 	return layer(defaults, members, kept)
 }
 
-// defaultsFor is what the defaults policies fill in for principal.
-func (s *Service) defaultsFor(principal *iat.Principal) map[string]json.RawMessage {
+// defaultsFor is what the defaults policies fill in for caller.
+func (s *Service) defaultsFor(caller policies.Request) map[string]json.RawMessage {
 	if d, ok := s.policies.(interface {
-		Defaults(*iat.Principal) map[string]json.RawMessage
+		Defaults(policies.Request) map[string]json.RawMessage
 	}); ok {
-		return d.Defaults(principal)
+		return d.Defaults(caller)
 	}
 	return nil
 }
