@@ -47,7 +47,10 @@ type handlers struct {
 	logger *slog.Logger
 }
 
-// NewRouter returns the gin engine serving the registration API.
+// NewRouter returns the gin engine serving the registration API and, at
+// OpenAPIPath, its OpenAPI document. With registration disabled it serves
+// nothing, the document included: every request is a 404, as the
+// operator's start-up log says.
 func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logger) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	h := &handlers{svc: svc, cfg: cfg, logger: logger}
@@ -64,6 +67,7 @@ func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logge
 	if !cfg.RegistrationEnabled {
 		return r
 	}
+	r.GET(OpenAPIPath, serveOpenAPI(cfg))
 	r.POST(cfg.Path, h.limitBody, h.register)
 	if cfg.ManagementEnabled {
 		item := cfg.Path + "/:client_id"

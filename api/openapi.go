@@ -1,0 +1,78 @@
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// OpenAPIPath is where the engine serves the OpenAPI document.
+const OpenAPIPath = "/openapi.json"
+
+// DocumentedPath is the registration path openapi.json is written for: the
+// default of registration.path. A gateway configured with another path
+// serves the document with its own (see openAPIFor).
+const DocumentedPath = "/as/clients.oauth2"
+
+// openAPIDocument is the OpenAPI 3.1 document of the registration and
+// management API, written by hand: it is a contract, checked against the
+// engine by the tests, not a by-product of the code.
+//
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPIDocument returns the committed document, as written for
+// DocumentedPath with management enabled; tests validate traffic against it.
+func OpenAPIDocument() []byte { return bytes.Clone(openAPIDocument) }
+
+// serveOpenAPI answers GET /openapi.json with the document of what this
+// engine serves. It needs no token: the document holds nothing secret, and
+// a client needs it before it has any credential.
+func serveOpenAPI(cfg Config) gin.HandlerFunc {
+	doc, err := openAPIFor(cfg)
+	if err != nil {
+		// The embedded document is checked by every test run; a broken one
+		// is a build that must not start, never a request's fault.
+		panic(fmt.Sprintf("api: the embedded OpenAPI document: %v", err))
+	}
+	return func(c *gin.Context) { c.Data(http.StatusOK, contentTypeJSON, doc) }
+}
+
+// openAPIFor returns the document with the paths cfg serves: the
+// registration path moved to cfg.Path, and the client paths left out when
+// management is off, so that a client reading it never calls a path that
+// answers 404. The committed document is returned as is when it already
+// says the truth.
+func openAPIFor(cfg Config) ([]byte, error) {
+	if cfg.Path == DocumentedPath && cfg.ManagementEnabled {
+		return openAPIDocument, nil
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		return nil, err
+	}
+	var paths map[string]json.RawMessage
+	if err := json.Unmarshal(doc["paths"], &paths); err != nil {
+		return nil, err
+	}
+	served := make(map[string]json.RawMessage, len(paths))
+	for p, item := range paths {
+		rest, ours := strings.CutPrefix(p, DocumentedPath)
+		switch {
+		case !ours:
+			served[p] = item
+		case rest == "" || cfg.ManagementEnabled:
+			served[cfg.Path+rest] = item
+		}
+	}
+	var err error
+	if doc["paths"], err = json.Marshal(served); err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
