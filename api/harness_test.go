@@ -53,6 +53,9 @@ type setup struct {
 	policy policies.Policy
 	// tokens, when set, replaces the development issuer's validator.
 	tokens func(dev iat.Validator) iat.Validator
+	// registrar, when set, replaces the registration service behind the
+	// engine (the service is still built, for tests that reach the store).
+	registrar api.Registrar
 }
 
 func defaultSetup() setup {
@@ -81,7 +84,9 @@ func newHarness(t *testing.T, change ...func(*setup)) *harness {
 	t.Helper()
 	s := defaultSetup()
 	for _, c := range change {
-		c(&s)
+		if c != nil {
+			c(&s)
+		}
 	}
 	issuer, err := devissuer.New(harnessIssuer)
 	if err != nil {
@@ -111,7 +116,11 @@ func newHarness(t *testing.T, change ...func(*setup)) *harness {
 	svc := registration.New(s.store, tokens, hasher, s.opts, options...)
 	t.Cleanup(svc.Close)
 	h.svc = svc
-	h.handler = api.NewRouter(s.api, svc, metrics.New(h.registry), slog.New(slog.DiscardHandler))
+	var registrar api.Registrar = svc
+	if s.registrar != nil {
+		registrar = s.registrar
+	}
+	h.handler = api.NewRouter(s.api, registrar, metrics.New(h.registry), slog.New(slog.DiscardHandler))
 	return h
 }
 
@@ -135,6 +144,12 @@ func (r response) str(name string) string { s, _ := r.json[name].(string); retur
 
 func (h *harness) do(method, path, bearer, body string, headers ...string) response {
 	h.t.Helper()
+	return h.serve(newRequest(method, path, bearer, body, headers...))
+}
+
+// newRequest builds a request: body, when set, as JSON; bearer, when set,
+// as the Authorization; then headers, as name/value pairs.
+func newRequest(method, path, bearer, body string, headers ...string) *http.Request {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -149,15 +164,21 @@ func (h *harness) do(method, path, bearer, body string, headers ...string) respo
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return req
+}
+
+// serve sends req through the engine and checks what every answer carries.
+func (h *harness) serve(req *http.Request) response {
+	h.t.Helper()
 	rr := httptest.NewRecorder()
 	h.handler.ServeHTTP(rr, req)
 	res := response{ResponseRecorder: rr}
 	if rr.Body.Len() > 0 {
 		if err := json.Unmarshal(rr.Body.Bytes(), &res.json); err != nil {
-			h.t.Fatalf("%s %s: body is not a JSON object: %q", method, path, rr.Body.String())
+			h.t.Fatalf("%s %s: body is not a JSON object: %q", req.Method, req.URL.Path, rr.Body.String())
 		}
 	}
-	checkCommonHeaders(h.t, method, path, rr, h.allowServerError)
+	checkCommonHeaders(h.t, req.Method, req.URL.Path, rr, h.allowServerError)
 	return res
 }
 
