@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/gin-gonic/gin"
 
@@ -45,8 +47,12 @@ func exchange(t *testing.T, doc *openapitest.Document, h *harness, req *http.Req
 	t.Helper()
 	var body []byte
 	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
+		var err error
+		body, err = io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil { // a body that breaks off breaks off for the engine too
+			req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), iotest.ErrReader(err)))
+		}
 	}
 	res := h.serve(req)
 	x := openapitest.Exchange{Request: req, RequestBody: body, Status: res.Code, Header: res.Header(), Body: res.Body.Bytes()}
@@ -353,6 +359,13 @@ func fill(body string, c registered) string {
 	return strings.NewReplacer(`"ID"`, fmt.Sprintf("%q", c.id), `"SECRET"`, fmt.Sprintf("%q", c.secret)).Replace(body)
 }
 
+// brokenOff registers a body the connection loses halfway.
+func brokenOff(h *harness) *http.Request {
+	req := newRequest(http.MethodPost, endpoint, h.token("dcr"), webClient)
+	req.Body = io.NopCloser(io.MultiReader(strings.NewReader(`{"redirect_uris":`), iotest.ErrReader(errors.New("connection reset"))))
+	return req
+}
+
 // bearer picks the token s whatever the client.
 func bearer(s string) func(registered) string { return func(registered) string { return s } }
 
@@ -473,6 +486,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 			status: 400, code: "invalid_client_metadata"},
 		{name: "fail/register a member twice", call: post(`{"client_name":"a","client_name":"b","redirect_uris":["https://a.example/cb"]}`),
 			status: 400, code: "invalid_client_metadata", conforms: true},
+		{name: "fail/register a body that breaks off", call: brokenOff, status: 400, code: "invalid_request"},
 		{name: "fail/register a redirect URI with a fragment", call: post(`{"redirect_uris":["https://a.example/cb#x"]}`),
 			status: 400, code: "invalid_redirect_uri", conforms: true},
 		{name: "fail/register a forged software statement", setup: statementSetup(t, signer),
