@@ -49,7 +49,7 @@ func serveOpenAPI(cfg Config) gin.HandlerFunc {
 // answers 404. The committed document is returned as is when it already
 // says the truth.
 func openAPIFor(cfg Config) ([]byte, error) {
-	if cfg.Path == DocumentedPath && cfg.ManagementEnabled {
+	if cfg.Path == DocumentedPath && cfg.ManagementEnabled && !cfg.AnonymousRegistration {
 		return openAPIDocument, nil
 	}
 	var doc map[string]json.RawMessage
@@ -61,18 +61,36 @@ func openAPIFor(cfg Config) ([]byte, error) {
 		return nil, err
 	}
 	served := make(map[string]json.RawMessage, len(paths))
+	var err error
 	for p, item := range paths {
 		rest, ours := strings.CutPrefix(p, DocumentedPath)
 		switch {
 		case !ours:
 			served[p] = item
+		case rest == "" && cfg.AnonymousRegistration:
+			if served[cfg.Path], err = tokenOptional(item); err != nil {
+				return nil, err
+			}
 		case rest == "" || cfg.ManagementEnabled:
 			served[cfg.Path+rest] = item
 		}
 	}
-	var err error
 	if doc["paths"], err = json.Marshal(served); err != nil {
 		return nil, err
 	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// tokenOptional makes the initial access token of the registration
+// operation in item optional (an empty security requirement), as it is
+// where the anonymous profile admits registrations without one.
+func tokenOptional(item json.RawMessage) (json.RawMessage, error) {
+	var ops map[string]map[string]any
+	if err := json.Unmarshal(item, &ops); err != nil {
+		return nil, err
+	}
+	if post, ok := ops["post"]; ok {
+		post["security"] = []any{map[string]any{"initialAccessToken": []any{}}, map[string]any{}}
+	}
+	return json.Marshal(ops)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/iat/devissuer"
 	"github.com/dcrgate/dcrgate/policies"
+	"github.com/dcrgate/dcrgate/ratelimit"
 	"github.com/dcrgate/dcrgate/store"
 	"github.com/dcrgate/dcrgate/store/memstore"
 )
@@ -468,6 +469,9 @@ func TestOpenAPIAnswers(t *testing.T) {
 		{name: "ok/register without a token where none is required, outside the document's security",
 			setup: func(s *setup) { s.opts.RequireInitialAccessToken = false },
 			call:  send(http.MethodPost, endpoint, "", webClient), status: 201},
+		{name: "ok/register without a token under the anonymous profile, outside the committed document's security",
+			setup: func(s *setup) { s.opts.Anonymous.Enabled, s.api.AnonymousRegistration = true, true },
+			call:  send(http.MethodPost, endpoint, "", mcpClient), status: 201},
 		{name: "ok/read", call: onClient(http.MethodGet, ""), status: 200, conforms: true},
 		{name: "ok/read without rotation",
 			setup: func(s *setup) {
@@ -495,6 +499,12 @@ func TestOpenAPIAnswers(t *testing.T) {
 		{name: "fail/register a statement of an untrusted issuer", setup: statementSetup(t, signer),
 			call: post(withStatement(statement(t, stranger), "")), status: 400, code: "unapproved_software_statement", conforms: true},
 		{name: "fail/register without a token", call: send(http.MethodPost, endpoint, "", webClient), status: 401, code: "invalid_token"},
+		{name: "fail/register over the rate limit",
+			setup: func(s *setup) { s.opts.RateLimits.RegistrationPerIP = ratelimit.Limit{PerMinute: 1, Burst: 1} },
+			call: func(h *harness) *http.Request {
+				h.register(webClient)
+				return newRequest(http.MethodPost, endpoint, h.token("dcr"), webClient)
+			}, status: 429, code: "slow_down", conforms: true},
 		{name: "fail/register with a bad token", call: send(http.MethodPost, endpoint, "forged", webClient),
 			status: 401, code: "invalid_token", conforms: true},
 		{name: "fail/register without the scope", call: func(h *harness) *http.Request {
@@ -584,5 +594,26 @@ func TestOpenAPIAnswers(t *testing.T) {
 				t.Fatalf("got %d %s, want %d %s", res.Code, res.Body, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// TestOpenAPIAnonymous: a gateway whose anonymous profile admits
+// registrations without a token serves a document that says so.
+func TestOpenAPIAnonymous(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.opts.Anonymous.Enabled, s.api.AnonymousRegistration = true, true })
+	res := h.do(http.MethodGet, api.OpenAPIPath, "", "")
+	var doc struct {
+		Paths map[string]struct {
+			Post struct {
+				Security []map[string][]string `json:"security"`
+			} `json:"post"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(res.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	security := doc.Paths[endpoint].Post.Security
+	if len(security) != 2 || len(security[1]) != 0 {
+		t.Fatalf("registration security %v, want the token or nothing", security)
 	}
 }

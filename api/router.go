@@ -35,6 +35,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Realm is the realm of WWW-Authenticate challenges.
 	Realm string
+	// AnonymousRegistration says the anonymous profile admits
+	// registrations without an initial access token (registration.anonymous),
+	// which the served OpenAPI document then shows.
+	AnonymousRegistration bool
 	// TrustedProxies are the proxies (IPs or CIDRs) whose X-Forwarded-For
 	// and X-Real-IP give the caller's address; none: the peer's address.
 	TrustedProxies []string
