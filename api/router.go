@@ -35,6 +35,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Realm is the realm of WWW-Authenticate challenges.
 	Realm string
+	// AllowedOrigins are the web origins allowed to call the API from a
+	// browser (CORS); none by default.
+	AllowedOrigins []string
 	// AnonymousRegistration says the anonymous profile admits
 	// registrations without an initial access token (registration.anonymous),
 	// which the served OpenAPI document then shows.
@@ -65,7 +68,7 @@ func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logge
 		logger.Error("trusted_proxies ignored: the peer's address is taken as the caller's", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), callerIP(), accessLog(logger), observe(m), recovery(h), safeHeaders())
+	r.Use(requestID(), callerIP(), accessLog(logger), observe(m), recovery(h), safeHeaders(), crossOrigin(cfg.AllowedOrigins))
 	r.NoRoute(func(c *gin.Context) { h.renderError(c, oauth.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.renderError(c, oauth.ErrMethodNotAllowed) })
 	if !cfg.RegistrationEnabled {
