@@ -41,7 +41,7 @@ RFC 7592, keeping every client as one entry in your LDAP directory.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand(), newHealthCommand())
+	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand(), newHealthCommand(), newTokenCommand())
 	root.AddCommand(newClientsCommand())
 	return root
 }

@@ -9,6 +9,7 @@
 package devissuer
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +60,39 @@ func New(issuer string) (*Issuer, error) {
 		return nil, err
 	}
 	return i, nil
+}
+
+// FromKey returns an issuer named issuer that signs with priv, an ES256
+// (P-256) key kept by the caller, e.g. in a file: its key ID is the key's
+// RFC 7638 thumbprint, so the same key always publishes the same JWKS.
+func FromKey(issuer string, priv *ecdsa.PrivateKey) (*Issuer, error) {
+	if err := checkIssuer(issuer); err != nil {
+		return nil, err
+	}
+	if priv.Curve != elliptic.P256() {
+		return nil, errors.New("devissuer: the key must be an ECDSA P-256 key (ES256)")
+	}
+	pub, err := jwk.Import(&priv.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("devissuer: import key: %w", err)
+	}
+	thumb, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("devissuer: thumbprint: %w", err)
+	}
+	key := signingKey{kid: base64.RawURLEncoding.EncodeToString(thumb), priv: priv}
+	jwks, err := publicJWKS([]signingKey{key})
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{issuer: issuer, current: key, jwks: jwks}, nil
+}
+
+// JWKS returns the public JWK Set the issuer serves.
+func (i *Issuer) JWKS() []byte {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return slices.Clone(i.jwks)
 }
 
 func checkIssuer(issuer string) error {
