@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/schema"
@@ -28,9 +29,8 @@ var (
 
 // configLDIF is the cn=config database for slapadd -n0: the modules the
 // shipped schema and secret hashes need, the system schemas plus dcrgate's,
-// and one mdb database. userPassword is readable only for authentication,
-// as a production directory would have it; the rootdn bypasses ACLs.
-// tlsLDIF and the ppolicy overlay are added as opts ask.
+// and one mdb database with the access rules of accessLDIF. tlsLDIF and the
+// ppolicy overlay are added as opts ask.
 func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, opts Options) string {
 	var modules, overlays string
 	if HasModule("pw-pbkdf2") {
@@ -90,10 +90,26 @@ olcDbMaxSize: 4294967296
 olcSuffix: %[5]s
 olcRootDN: %[6]s
 olcRootPW: %[7]s
-%[11]solcAccess: {0}to attrs=userPassword by anonymous auth by * none
-olcAccess: {1}to * by * none
-%[10]s`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash, tls.ldif(), modules, overlays,
-		indexLDIF())
+%[11]s%[12]s%[10]s`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash, tls.ldif(), modules, overlays,
+		indexLDIF(), accessLDIF(opts.ACL))
+}
+
+// defaultACL keeps userPassword readable only for authentication, as a
+// production directory would have it, and everything else to the rootdn,
+// which bypasses ACLs.
+var defaultACL = []string{"to attrs=userPassword by anonymous auth by * none", "to * by * none"}
+
+// accessLDIF numbers rules (Options.ACL, or defaultACL) as the database's
+// olcAccess values, in order.
+func accessLDIF(rules []string) string {
+	if len(rules) == 0 {
+		rules = defaultACL
+	}
+	var b strings.Builder
+	for i, r := range rules {
+		fmt.Fprintf(&b, "olcAccess: {%d}%s\n", i, r)
+	}
+	return b.String()
 }
 
 // extraIndexes are indexed beyond what the gateway searches on, for the

@@ -57,6 +57,11 @@ type Options struct {
 	// bind in the entry's pwdLastSuccess, as OpenLDAP deployments that reap
 	// idle clients do.
 	LastBind bool
+	// ACL, when set, replaces the database's access rules (see defaultACL)
+	// with these olcAccess values, in order and without their {n} index:
+	// for tests of the rules administrators are told to install. The rootdn
+	// (Server.BindDN) still bypasses them.
+	ACL []string
 	// Preload, when set, writes LDIF entries (below ClientsDN) that are
 	// loaded offline with slapadd before the server starts: 100,000
 	// clients in seconds, where adding them over LDAP takes minutes.
