@@ -1,6 +1,9 @@
 #!/bin/sh
 # First start: build cn=config and the base entries offline with slapadd,
 # then run slapd in the foreground. Later starts reuse the volumes.
+# The olcAccess rules of the mdb database are the ones docs/directories.md
+# gives administrators, the suffix aside (cmd/dcrgate TestACLsAreOneSet);
+# TestACLsOnSlapd proves them on a real slapd.
 set -eu
 
 SUFFIX="${LDAP_SUFFIX:-dc=example,dc=org}"
@@ -60,9 +63,19 @@ olcDbIndex: objectClass eq
 olcDbIndex: dcrClientId eq
 olcDbIndex: dcrOwnerSubject eq
 olcDbIndex: dcrOwnerTokenId eq
-olcAccess: {0}to dn.subtree="ou=clients,${SUFFIX}" by dn.exact="cn=dcrgate,ou=services,${SUFFIX}" manage by anonymous auth by * none
-olcAccess: {1}to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: {2}to * by dn.exact="cn=dcrgate,ou=services,${SUFFIX}" read by * none
+olcAccess: {0}to dn.subtree="ou=clients,${SUFFIX}"
+  attrs=userPassword,dcrSecretHash,dcrRetainedSecret,dcrSuspendedSecret,dcrRegistrationTokenHash,dcrPreviousTokenHash
+  by dn.exact="cn=dcrgate,ou=services,${SUFFIX}" write
+  by anonymous auth
+  by * none
+olcAccess: {1}to dn.subtree="ou=clients,${SUFFIX}"
+  by dn.exact="cn=dcrgate,ou=services,${SUFFIX}" write
+  by dn.exact="cn=as,ou=services,${SUFFIX}" read
+  by * none
+olcAccess: {2}to dn.children="ou=services,${SUFFIX}" attrs=userPassword
+  by self write
+  by anonymous auth
+  by * none
 LDIF
   DC="$(echo "$SUFFIX" | sed -e 's/^dc=\([^,]*\).*/\1/')"
   cat > /tmp/base.ldif <<LDIF
