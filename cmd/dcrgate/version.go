@@ -12,15 +12,21 @@ import (
 // binary stands in.
 var version = ""
 
+// revision is set at build time with -ldflags "-X main.revision=..." where
+// Go cannot record the VCS revision itself: the container build, whose
+// context leaves out .git (docker/Dockerfile).
+var revision = ""
+
 // buildVersion returns the version and VCS revision of this binary: the
 // -ldflags version when set, else the module version (go install
-// module@version), else "devel"; the revision (with "-dirty" for a build
-// from a modified tree) and its time from the build info, when recorded.
-func buildVersion() (ver, revision string) {
+// module@version), else "devel"; the -ldflags revision when set, else the
+// one in the build info (with "-dirty" for a build from a modified tree),
+// when recorded.
+func buildVersion() (ver, rev string) {
 	ver = version
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return fallback(ver, "devel"), ""
+		return fallback(ver, "devel"), revision
 	}
 	if ver == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		ver = info.Main.Version
@@ -29,11 +35,11 @@ func buildVersion() (ver, revision string) {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	revision = settings["vcs.revision"]
-	if revision != "" && settings["vcs.modified"] == "true" {
-		revision += "-dirty"
+	rev = settings["vcs.revision"]
+	if rev != "" && settings["vcs.modified"] == "true" {
+		rev += "-dirty"
 	}
-	return fallback(ver, "devel"), revision
+	return fallback(ver, "devel"), fallback(revision, rev)
 }
 
 func fallback(s, otherwise string) string {
@@ -49,12 +55,12 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the version and the VCS revision it was built from",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			ver, revision := buildVersion()
-			if revision == "" {
+			ver, rev := buildVersion()
+			if rev == "" {
 				fmt.Fprintln(cmd.OutOrStdout(), "dcrgate", ver)
 				return
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "dcrgate", ver, revision)
+			fmt.Fprintln(cmd.OutOrStdout(), "dcrgate", ver, rev)
 		},
 	}
 }
