@@ -35,15 +35,17 @@ const (
 	asDN      = "cn=as,ou=services," + slapdtest.Suffix
 )
 
-// TestACLsAreOneSet: the rules init.sh installs are the rules the docs give,
-// the suffix aside, and they keep every credential hash of the schema
-// (userPassword and the attributes it marks confidential) to the service
-// account.
+// TestACLsAreOneSet: the limits and access rules init.sh installs are the
+// ones the docs give, the suffix aside, and the access rules keep every
+// credential hash of the schema (userPassword and the attributes it marks
+// confidential) to the service account.
 func TestACLsAreOneSet(t *testing.T) {
-	script, doc := scriptACL(t), docACL(t)
-	if !slices.Equal(script, doc) {
-		t.Fatalf("olcAccess rules differ:\n%s:\n  %s\n%s:\n  %s", initScript, strings.Join(script, "\n  "),
-			directoriesDoc, strings.Join(doc, "\n  "))
+	for _, attr := range []string{"olcLimits", "olcAccess"} {
+		script, doc := scriptRules(t, attr), docRules(t, attr)
+		if !slices.Equal(script, doc) {
+			t.Errorf("%s differ:\n%s:\n  %s\n%s:\n  %s", attr, initScript, strings.Join(script, "\n  "),
+				directoriesDoc, strings.Join(doc, "\n  "))
+		}
 	}
 	want := []string{schema.AttrUserPassword}
 	for _, a := range schema.Definition().AttributeTypes {
@@ -51,29 +53,30 @@ func TestACLsAreOneSet(t *testing.T) {
 			want = append(want, a.Name)
 		}
 	}
-	if got := protectedAttrs(t, script[0]); !sameSet(got, want) {
+	if got := protectedAttrs(t, scriptRules(t, "olcAccess")[0]); !sameSet(got, want) {
 		t.Errorf("rule {0} protects %v, want the credential hashes %v", got, want)
 	}
 }
 
-// scriptACL is the mdb database's rules in init.sh, for dc=example,dc=org.
-func scriptACL(t *testing.T) []string {
+// scriptRules is the mdb database's attr values in init.sh, for
+// dc=example,dc=org.
+func scriptRules(t *testing.T, attr string) []string {
 	t.Helper()
 	text := strings.ReplaceAll(readFile(t, initScript), "${SUFFIX}", slapdtest.Suffix)
-	return olcAccess(t, initScript, text, "dn: olcDatabase={1}mdb,cn=config")
+	return ldifValues(t, initScript, text, "dn: olcDatabase={1}mdb,cn=config", attr)
 }
 
-// docACL is the rules of the docs' ldapmodify example.
-func docACL(t *testing.T) []string {
+// docRules is the attr values the docs' ldapmodify example adds.
+func docRules(t *testing.T, attr string) []string {
 	t.Helper()
-	return olcAccess(t, directoriesDoc, readFile(t, directoriesDoc), "add: olcAccess")
+	return ldifValues(t, directoriesDoc, readFile(t, directoriesDoc), "add: "+attr, attr)
 }
 
-// olcAccess returns the olcAccess values of the LDIF record that starts at
+// ldifValues returns the values of attr in the LDIF record that starts at
 // the line marker, unfolded (RFC 2849: a line that starts with a space
 // continues the previous one) and without their {n} index, which must
 // count from 0 in order.
-func olcAccess(t *testing.T, name, text, marker string) []string {
+func ldifValues(t *testing.T, name, text, marker, attr string) []string {
 	t.Helper()
 	_, record, ok := strings.Cut(text, marker+"\n")
 	if !ok {
@@ -84,7 +87,7 @@ func olcAccess(t *testing.T, name, text, marker string) []string {
 		if line == "" || strings.HasPrefix(line, "```") {
 			break
 		}
-		value, ok := strings.CutPrefix(line, "olcAccess: ")
+		value, ok := strings.CutPrefix(line, attr+": ")
 		if !ok {
 			continue
 		}
@@ -95,7 +98,7 @@ func olcAccess(t *testing.T, name, text, marker string) []string {
 		rules = append(rules, rule)
 	}
 	if len(rules) == 0 {
-		t.Fatalf("%s: no olcAccess after %q", name, marker)
+		t.Fatalf("%s: no %s after %q", name, attr, marker)
 	}
 	return rules
 }
@@ -143,7 +146,7 @@ func protectedAttrs(t *testing.T, rule string) []string {
 // suite; a client binds with its secret; the AS account reads the clients
 // but no hash; nobody else reads or writes one.
 func TestACLsOnSlapd(t *testing.T) {
-	srv := slapdtest.StartWith(t, slapdtest.Options{ACL: scriptACL(t)})
+	srv := slapdtest.StartWith(t, slapdtest.Options{ACL: scriptRules(t, "olcAccess")})
 	pw := addAccounts(t, srv)
 	t.Run("ok/store conformance as the service account", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store { return serviceStore(t, srv, pw, newClientsOU(t, srv)) })

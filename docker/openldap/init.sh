@@ -1,9 +1,9 @@
 #!/bin/sh
 # First start: build cn=config and the base entries offline with slapadd,
 # then run slapd in the foreground. Later starts reuse the volumes.
-# The olcAccess rules of the mdb database are the ones docs/directories.md
-# gives administrators, the suffix aside (cmd/dcrgate TestACLsAreOneSet);
-# TestACLsOnSlapd proves them on a real slapd.
+# The olcLimits and olcAccess rules of the mdb database are the ones
+# docs/directories.md gives administrators, the suffix aside (cmd/dcrgate
+# TestACLsAreOneSet); TestACLsOnSlapd proves the access rules on a real slapd.
 set -eu
 
 SUFFIX="${LDAP_SUFFIX:-dc=example,dc=org}"
@@ -63,6 +63,7 @@ olcDbIndex: objectClass eq
 olcDbIndex: dcrClientId eq
 olcDbIndex: dcrOwnerSubject eq
 olcDbIndex: dcrOwnerTokenId eq
+olcLimits: {0}dn.exact="cn=dcrgate,ou=services,${SUFFIX}" size=unlimited
 olcAccess: {0}to dn.subtree="ou=clients,${SUFFIX}"
   attrs=userPassword,dcrSecretHash,dcrRetainedSecret,dcrSuspendedSecret,dcrRegistrationTokenHash,dcrPreviousTokenHash
   by dn.exact="cn=dcrgate,ou=services,${SUFFIX}" write
