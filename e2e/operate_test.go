@@ -79,6 +79,21 @@ func (gw *gateway) auditEvents(t *testing.T) []map[string]any {
 	return events
 }
 
+// awaitAuditEvents waits, at most five seconds, for n audit events: an event
+// is written once the answer has gone, so the caller may read its answer
+// before the line reaches the output.
+func (gw *gateway) awaitAuditEvents(t *testing.T, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		events := gw.auditEvents(t)
+		if len(events) >= n || time.Now().After(deadline) {
+			return events
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestAuditTrail: one event per operation and refusal, with who, what and
 // from where — and, in the whole output of a run (events and log lines),
 // never a secret, a registration access token or an initial access token.
@@ -107,7 +122,7 @@ func TestAuditTrail(t *testing.T) {
 	wantStatus(t, "delete", call(t, "DELETE", gw.endpoint+"/"+id, put.str("registration_access_token"), nil), 204)
 
 	var seen []string
-	for _, ev := range gw.auditEvents(t) {
+	for _, ev := range gw.awaitAuditEvents(t, 6) {
 		seen = append(seen, ev["operation"].(string)+" "+ev["outcome"].(string))
 		if ev["event"] != "dcrgate.audit.v1" || ev["request_id"] == "" || ev["caller_ip"] != "127.0.0.1" || ev["time"] == "" {
 			t.Errorf("event lacks its version, request id, caller or time: %v", ev)
