@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,13 +39,13 @@ func TestEnvOverrides(t *testing.T) {
 		{name: "ok/env beats file", env: map[string]string{"DCRGATE_LOG_LEVEL": "debug"},
 			check: func(c Config) bool { return c.Log.Level == "debug" }},
 		{name: "fail/bad bool", env: map[string]string{"DCRGATE_MANAGEMENT_ENABLED": "yes please"},
-			err: []string{`DCRGATE_MANAGEMENT_ENABLED: "yes please" is not a boolean`}},
+			err: []string{`management.enabled: must be true or false, not "yes please" (from DCRGATE_MANAGEMENT_ENABLED)`}},
 		{name: "fail/bad int", env: map[string]string{"DCRGATE_LDAP_POOL_SIZE": "eight"},
-			err: []string{`DCRGATE_LDAP_POOL_SIZE: "eight" is not a whole number`}},
+			err: []string{`ldap.pool_size: must be a whole number, not "eight" (from DCRGATE_LDAP_POOL_SIZE)`}},
 		{name: "fail/int out of range", env: map[string]string{"DCRGATE_REGISTRATION_MAX_BODY_BYTES": "99999999999999999999"},
-			err: []string{"DCRGATE_REGISTRATION_MAX_BODY_BYTES"}},
+			err: []string{`registration.max_body_bytes: "99999999999999999999" is out of range (from DCRGATE_REGISTRATION_MAX_BODY_BYTES)`}},
 		{name: "fail/bad duration", env: map[string]string{"DCRGATE_LDAP_TIMEOUT": "5"},
-			err: []string{`DCRGATE_LDAP_TIMEOUT: "5" is not a duration`}},
+			err: []string{`ldap.timeout: must be a duration like 30s, 5m or 24h, not "5" (from DCRGATE_LDAP_TIMEOUT)`}},
 		{name: "fail/every bad variable is reported", env: map[string]string{"DCRGATE_LDAP_TIMEOUT": "x", "DCRGATE_LOG_LEVEL": "debug", "DCRGATE_REGISTRATION_ENABLED": "x"},
 			err: []string{"DCRGATE_LDAP_TIMEOUT", "DCRGATE_REGISTRATION_ENABLED"}},
 		{name: "fail/bad value fails validation naming the key", env: map[string]string{"DCRGATE_LDAP_POOL_SIZE": "0", "DCRGATE_LISTEN": "nope"},
@@ -74,13 +75,16 @@ func TestEnvOverrides(t *testing.T) {
 func TestEnvFields(t *testing.T) {
 	seen := map[string]bool{}
 	var c Config
-	eachEnvField(reflect.ValueOf(&c).Elem(), EnvPrefix, func(name string, f reflect.Value) {
+	eachEnvField(reflect.ValueOf(&c).Elem(), EnvPrefix, "", func(name, key string, f reflect.Value) {
 		if seen[name] {
 			t.Errorf("%s names two fields", name)
 		}
 		seen[name] = true
-		if err := setFromString(f, sampleFor(f)); err != nil {
-			t.Errorf("%s: %v", name, err)
+		if want := EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_")); name != want {
+			t.Errorf("key %s has variable %s, want %s", key, name, want)
+		}
+		if msg := setFromString(f, sampleFor(f)); msg != "" {
+			t.Errorf("%s: %s", name, msg)
 		}
 	})
 	for _, name := range []string{"DCRGATE_LISTEN", "DCRGATE_EXTERNAL_URL", "DCRGATE_REGISTRATION_REQUIRED_SCOPES",
@@ -110,6 +114,8 @@ func sampleFor(f reflect.Value) string {
 
 func TestSetFromStringUnsupported(t *testing.T) {
 	var x float64
-	err := setFromString(reflect.ValueOf(&x).Elem(), "1.5")
-	wantErr(t, err, "float64 field cannot be set from the environment")
+	msg := setFromString(reflect.ValueOf(&x).Elem(), "1.5")
+	if msg != "a float64 field cannot be set from the environment" {
+		t.Errorf("setFromString = %q", msg)
+	}
 }

@@ -3,8 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,9 +15,9 @@ import (
 )
 
 // Load reads the configuration for commands that do not need the directory
-// (`dev`, `config check`): Default, then the YAML file at path ("" = none),
-// then DCRGATE_* environment overrides, then secret files, then Validate.
-// lookupEnv is usually os.LookupEnv; tests inject their own.
+// (`dev`): Default, then the YAML file at path ("" = none), then DCRGATE_*
+// environment overrides, then secret files, then Validate. lookupEnv is
+// usually os.LookupEnv; tests inject their own.
 func Load(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 	c, err := Read(path, lookupEnv)
 	if err != nil {
@@ -26,96 +29,123 @@ func Load(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 	return c, nil
 }
 
-// Read is Load without validation. `serve` uses it followed by
-// ValidateForServe, so that general and LDAP problems are reported together
-// rather than in two rounds.
+// Read is Load without validation; its error is Problems. Commands that
+// only need a few settings (health, schema check) use it; serve uses Check.
 func Read(path string, lookupEnv func(string) (string, bool)) (Config, error) {
-	if lookupEnv == nil {
-		lookupEnv = noEnv
+	r := read(path, lookupEnv)
+	if len(r.problems) > 0 {
+		return Config{}, Problems(sortProblems(r.problems))
 	}
-	c := Default()
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: %w", err)
+	return r.cfg, nil
+}
+
+// Rule is a start-up check that needs more than this package knows — a
+// file serve loads, a policy it compiles, a server it probes. It returns
+// problems with Key and Message; Check places them in the file.
+type Rule func(Config) []Problem
+
+// Check reads the configuration as Read does and returns it with every
+// problem that would keep serve from starting, in one list sorted by line:
+// the file's unknown keys and values of the wrong type, bad DCRGATE_*
+// variables, unreadable secret files, what ValidateForServe finds, and
+// what rules find. A problem about a value already reported (a key that
+// could not be read, say) is left out, so each cause is named once. When
+// the file cannot be read or parsed, that is the only problem about it.
+func Check(path string, lookupEnv func(string) (string, bool), rules ...Rule) (Config, []Problem) {
+	r := read(path, lookupEnv)
+	problems := r.problems
+	if r.decoded {
+		problems = appendUncovered(problems, r.src.placeAll(problemsOf(r.cfg.serveChecks())))
+		for _, rule := range rules {
+			problems = appendUncovered(problems, r.src.placeAll(rule(r.cfg)))
 		}
-		if err := decode(data, path, &c); err != nil {
-			return Config{}, err
-		}
 	}
-	if err := applyEnv(&c, lookupEnv); err != nil {
-		return Config{}, fmt.Errorf("config: environment:\n%w", err)
-	}
-	if err := c.LDAP.resolveSecrets(); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	if err := c.InitialAccessTokens.resolveSecrets(); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	return c, nil
+	return r.cfg, sortProblems(problems)
 }
 
 func noEnv(string) (string, bool) { return "", false }
 
-// decode applies a YAML document on top of c. name only labels errors.
-// Fields the document does not mention keep their value in c.
-func decode(data []byte, name string, c *Config) error {
+// reading is a configuration as read, where each value came from, and
+// what was wrong with reading it (each problem placed).
+type reading struct {
+	cfg      Config
+	src      source
+	problems []Problem
+	// decoded is false when the file could not be read or parsed: nothing
+	// else about it is then worth saying.
+	decoded bool
+}
+
+// read applies Default, the file at path, the environment and the secret
+// files, in that order, collecting every problem on the way.
+func read(path string, lookupEnv func(string) (string, bool)) reading {
+	if lookupEnv == nil {
+		lookupEnv = noEnv
+	}
+	r := reading{cfg: Default(), src: source{file: path}, decoded: true}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return reading{src: r.src, problems: []Problem{{File: path, Message: "cannot be read: " + pathErrorText(err)}}}
+		}
+		r.src.lines, r.problems, r.decoded = decode(data, &r.cfg)
+	}
+	if !r.decoded {
+		return reading{src: r.src, problems: r.src.placeAll(r.problems)}
+	}
+	var envProblems []Problem
+	envProblems, r.src.env = applyEnv(&r.cfg, lookupEnv)
+	r.problems = append(r.problems, envProblems...)
+	r.problems = append(r.problems, r.cfg.resolveSecrets(r.src.env)...)
+	r.problems = r.src.placeAll(r.problems)
+	return r
+}
+
+// pathErrorText is err without the path, which the problem names already.
+func pathErrorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// decode applies a YAML document on top of c, returning the line of every
+// key path and every problem with the document; false when it is not YAML
+// at all. Fields the document does not mention keep their value in c.
+func decode(data []byte, c *Config) (map[string]int, []Problem, bool) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, []Problem{syntaxProblem(err)}, false
 	}
 	if len(doc.Content) == 0 { // empty file or comments only
-		return nil
+		return nil, nil, true
 	}
+	w := newWalker()
+	w.walk(&doc.Content[0], reflect.TypeFor[Config](), "", false)
 	root := doc.Content[0]
-	if unknown := unknownKeys(root, reflect.TypeFor[Config](), ""); len(unknown) > 0 {
-		return fmt.Errorf("%s: %s", name, strings.Join(unknown, "\n"))
-	}
+	// The walker pruned what does not fit, so these fail only on what it
+	// does not know of: say so rather than pass a value silently.
 	if err := root.Decode(c); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		w.problems = append(w.problems, Problem{Message: "could not be decoded: " + err.Error()})
 	}
 	if err := issuerDefaults(root, c); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		w.problems = append(w.problems, Problem{Message: "could not be decoded: " + err.Error()})
 	}
-	return nil
+	return w.lines, w.problems, true
 }
 
-// unknownKeys walks the document beside the Go type and reports every key
-// that has no field, with its line and full YAML path. We do this ourselves
-// because yaml.v3's KnownFields is lost in Node.Decode and names Go types
-// rather than keys. Aliases are not followed: their anchors are checked
-// where they are defined, and not following them rules out cycles.
-func unknownKeys(n *yaml.Node, t reflect.Type, path string) []string {
-	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
-		return unknownStructKeys(n, t, path)
-	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
-		var out []string
-		for i, e := range n.Content {
-			out = append(out, unknownKeys(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
-		}
-		return out
-	}
-	return nil // type mismatches are left to Decode, which names them
-}
+// yamlLine finds the line in yaml.v3's syntax errors ("yaml: line 3: ...").
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func unknownStructKeys(n *yaml.Node, t reflect.Type, path string) []string {
-	var out []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Value == "<<" { // merge key: its mapping belongs to this struct
-			out = append(out, unknownKeys(v, t, path)...)
-			continue
-		}
-		key := joinKey(path, k.Value)
-		f, ok := fieldByYAMLName(t, k.Value)
-		if !ok {
-			out = append(out, fmt.Sprintf("line %d: unknown key %q", k.Line, key))
-			continue
-		}
-		out = append(out, unknownKeys(v, f.Type, key)...)
+// syntaxProblem reports a file that is not YAML, at its line when known.
+func syntaxProblem(err error) Problem {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return Problem{Message: "is not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	return out
+	line, _ := strconv.Atoi(m[1])
+	return Problem{Line: line, Message: "is not valid YAML: " + m[2]}
 }
 
 func joinKey(path, name string) string {
@@ -190,60 +220,53 @@ func defaultSkew(seen []skewSeen, i int, skew *time.Duration) {
 	}
 }
 
-// resolveSecrets replaces bind_password_file by the file's content, so the
-// rest of the program sees one field. The path is kept (it is not secret
-// and tells an operator where the password came from).
-func (l *LDAP) resolveSecrets() error {
-	if l.BindPasswordFile == "" {
-		return nil
+// resolveSecrets replaces every secret file (ldap.bind_password_file,
+// introspection client_secret_file) by its content, so the rest of the
+// program sees one field. The paths are kept: they are not secret and tell
+// an operator where a value came from. env names the keys set from the
+// environment, for the message when a value and its file are both set.
+func (c *Config) resolveSecrets(env map[string]string) []Problem {
+	var problems []Problem
+	l := &c.LDAP
+	l.BindPassword, problems = readSecret("ldap.bind_password", l.BindPassword, l.BindPasswordFile, env)
+	for i := range c.InitialAccessTokens.Issuers {
+		in := &c.InitialAccessTokens.Issuers[i].Introspection
+		key := fmt.Sprintf("initial_access_tokens.issuers[%d].introspection.client_secret", i)
+		var more []Problem
+		in.ClientSecret, more = readSecret(key, in.ClientSecret, in.ClientSecretFile, env)
+		problems = append(problems, more...)
 	}
-	if l.BindPassword != "" {
-		return errors.New("ldap: bind_password and bind_password_file are both set (maybe via DCRGATE_LDAP_BIND_PASSWORD); set only one")
-	}
-	data, err := os.ReadFile(l.BindPasswordFile)
-	if err != nil {
-		return fmt.Errorf("ldap.bind_password_file: %w", err)
-	}
-	l.BindPassword = strings.TrimRight(string(data), "\r\n")
-	if l.BindPassword == "" {
-		return fmt.Errorf("ldap.bind_password_file: %s is empty", l.BindPasswordFile)
-	}
-	return nil
-}
-
-// resolveSecrets reads every issuer's introspection client_secret_file
-// into client_secret, as LDAP.resolveSecrets does for the bind password.
-func (t *InitialAccessTokens) resolveSecrets() error {
-	var errs []error
-	for i := range t.Issuers {
-		in := &t.Issuers[i].Introspection
-		key := fmt.Sprintf("initial_access_tokens.issuers[%d].introspection", i)
-		secret, err := readSecret(key+".client_secret", in.ClientSecret, in.ClientSecretFile)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		in.ClientSecret = secret
-	}
-	return errors.Join(errs...)
+	return problems
 }
 
 // readSecret returns value, or the content of file (trailing newlines
-// dropped) when file is set; both set is an error, as is an empty file.
-func readSecret(key, value, file string) (string, error) {
+// dropped) when file is set; both set is a problem, as is an empty file.
+// Problems are about key's _file.
+func readSecret(key, value, file string, env map[string]string) (string, []Problem) {
 	if file == "" {
 		return value, nil
 	}
 	if value != "" {
-		return "", fmt.Errorf("%s and %s_file are both set; set only one", key, key)
+		return value, []Problem{bothSet(key, env)}
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("%s_file: %w", key, err)
+		return "", []Problem{{Key: key + "_file", Message: err.Error()}}
 	}
 	secret := strings.TrimRight(string(data), "\r\n")
 	if secret == "" {
-		return "", fmt.Errorf("%s_file: %s is empty", key, file)
+		return "", []Problem{{Key: key + "_file", Message: file + " is empty"}}
 	}
 	return secret, nil
+}
+
+// bothSet says that key and key_file are both set, and where the value
+// came from when that was the environment, where it is easy to forget.
+func bothSet(key string, env map[string]string) Problem {
+	name := key[strings.LastIndex(key, ".")+1:]
+	msg := fmt.Sprintf("%s and %s_file are both set; set only one", name, name)
+	if v, ok := env[key]; ok {
+		msg += fmt.Sprintf(" (%s comes from %s)", name, v)
+	}
+	return Problem{Key: key + "_file", Message: msg}
 }

@@ -116,18 +116,18 @@ initial_access_tokens:
 				t.Errorf("clock skews = %v, want %v", got, want)
 			}
 		}},
-		{name: "fail/anchor holder outside known keys", yaml: "base: &b\n  level: debug\nlog:\n  <<: *b\n", err: []string{`line 1: unknown key "base"`}},
+		{name: "fail/anchor holder outside known keys", yaml: "base: &b\n  level: debug\nlog:\n  <<: *b\n", err: []string{`:1: base: unknown key`}},
 		{name: "fail/unknown top-level key names key and line", yaml: "listen: \":1\"\nlisten_addr: \":2\"\n",
-			err: []string{`line 2: unknown key "listen_addr"`}},
+			err: []string{`:2: listen_addr: unknown key`}},
 		{name: "fail/unknown nested keys are all reported with their path", yaml: "registration:\n  enabeld: true\nldap:\n  bindpw: x\n",
-			err: []string{`line 2: unknown key "registration.enabeld"`, `line 4: unknown key "ldap.bindpw"`}},
+			err: []string{`:2: registration.enabeld: unknown key (did you mean enabled?)`, `:4: ldap.bindpw: unknown key`}},
 		{name: "fail/unknown key inside a list", yaml: "initial_access_tokens:\n  issuers:\n    - issuer: https://a.example\n      jwks: https://a.example/jwks\n",
-			err: []string{`line 4: unknown key "initial_access_tokens.issuers[0].jwks"`}},
-		{name: "fail/bad duration", yaml: "ldap:\n  timeout: 5 seconds\n", err: []string{"line 2", "time.Duration"}},
-		{name: "fail/wrong type", yaml: "registration:\n  max_redirect_uris: many\n", err: []string{"line 2", "many"}},
-		{name: "fail/duplicate key", yaml: "listen: \":1\"\nlisten: \":2\"\n", err: []string{"listen", "already defined"}},
-		{name: "fail/not a mapping", yaml: "- listen\n", err: []string{"cannot unmarshal"}},
-		{name: "fail/invalid YAML", yaml: "listen: [\n", err: []string{"yaml"}},
+			err: []string{`:4: initial_access_tokens.issuers[0].jwks: unknown key`}},
+		{name: "fail/bad duration", yaml: "ldap:\n  timeout: 5 seconds\n", err: []string{`:2: ldap.timeout: must be a duration like 30s, 5m or 24h, not "5 seconds"`}},
+		{name: "fail/wrong type", yaml: "registration:\n  max_redirect_uris: many\n", err: []string{`:2: registration.max_redirect_uris: must be a whole number, not "many"`}},
+		{name: "fail/duplicate key", yaml: "listen: \":1\"\nlisten: \":2\"\n", err: []string{":2: listen: is set twice (first on line 1)"}},
+		{name: "fail/not a mapping", yaml: "- listen\n", err: []string{":1: the file must be a mapping of keys to values, not a list"}},
+		{name: "fail/invalid YAML", yaml: "listen: [\n", err: []string{":1: is not valid YAML"}},
 		{name: "fail/validation runs", yaml: "log:\n  level: loud\n", err: []string{`log.level: "loud" is not one of`}},
 	}
 	for _, tt := range tests {

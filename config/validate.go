@@ -2,7 +2,6 @@ package config
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -53,18 +52,27 @@ func problem(key, msg string) check { return check{msg != "", key, msg} }
 func (c Config) Validate() error { return report(c.checks()) }
 
 // ValidateForServe is Validate plus the ldap section, which `serve` needs.
-func (c Config) ValidateForServe() error {
-	return report(append(c.checks(), c.LDAP.checks()...))
+// Check runs the same checks and says where each problem is.
+func (c Config) ValidateForServe() error { return report(c.serveChecks()) }
+
+func (c Config) serveChecks() []check { return append(c.checks(), c.LDAP.checks()...) }
+
+// problemsOf turns the failed checks into problems, to be placed.
+func problemsOf(checks []check) []Problem {
+	var out []Problem
+	for _, ch := range checks {
+		if ch.bad {
+			out = append(out, Problem{Key: ch.key, Message: ch.msg})
+		}
+	}
+	return out
 }
 
 func report(checks []check) error {
-	var errs []error
-	for _, ch := range checks {
-		if ch.bad {
-			errs = append(errs, fmt.Errorf("%s: %s", ch.key, ch.msg))
-		}
+	if problems := problemsOf(checks); len(problems) > 0 {
+		return Problems(problems)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 func (c Config) checks() []check {
@@ -240,7 +248,9 @@ func (in Introspection) checks(key string, used bool) []check {
 	checks := []check{
 		problem(key+".auth_method", oneOf(in.AuthMethod, iat.AuthMethods)),
 		{(secret || keyed) && in.ClientID == "", key + ".client_id", "required by auth_method " + in.AuthMethod},
-		{secret && in.ClientSecret == "", key + ".client_secret", "required by auth_method " + in.AuthMethod + " (or client_secret_file)"},
+		// An unreadable client_secret_file is reported where it is read.
+		{secret && in.ClientSecret == "" && in.ClientSecretFile == "", key + ".client_secret",
+			"required by auth_method " + in.AuthMethod + " (or client_secret_file)"},
 		{keyed && in.PrivateKeyFile == "", key + ".private_key_file", "required by auth_method private_key_jwt"},
 		{!secret && in.ClientSecret != "", key + ".client_secret", "is only used by client_secret_basic and client_secret_post"},
 		{!keyed && in.PrivateKeyFile != "", key + ".private_key_file", "is only used by private_key_jwt"},
@@ -331,7 +341,8 @@ func (l LDAP) checks() []check {
 		{len(l.URLs) == 0, "ldap.urls", "at least one ldap:// or ldaps:// URL is required"},
 		problem("ldap.bind_dn", dnProblem(l.BindDN)),
 		problem("ldap.base_dn", dnProblem(l.BaseDN)),
-		{l.BindPassword == "", "ldap.bind_password",
+		// An unreadable bind_password_file is reported where it is read.
+		{l.BindPassword == "" && l.BindPasswordFile == "", "ldap.bind_password",
 			"required: set bind_password, bind_password_file or DCRGATE_LDAP_BIND_PASSWORD"},
 		{l.PoolSize < 1 || l.PoolSize > maxPoolSize, "ldap.pool_size", fmt.Sprintf("%d is outside 1..%d", l.PoolSize, maxPoolSize)},
 		{l.Timeout <= 0, "ldap.timeout", "must be > 0"},

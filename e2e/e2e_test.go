@@ -311,7 +311,7 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		name, yaml string
 		mentions   []string
 	}{
-		{"fail/unknown key", "registration:\n  pathh: /x\n", []string{`unknown key "registration.pathh"`}},
+		{"fail/unknown key", "registration:\n  pathh: /x\n", []string{`registration.pathh: unknown key`}},
 		{"fail/every problem at once", "registration:\n  enabled: true\nmanagement:\n  enabled: true\nldap:\n  pool_size: 0\n",
 			[]string{"external_url", "ldap.pool_size", "ldap.urls", "initial_access_tokens"}},
 	}
