@@ -170,6 +170,7 @@ func TestProblemError(t *testing.T) {
 		{"ok/no file", Problem{Key: "ldap.urls", Message: "m"}, "ldap.urls: m"},
 		{"ok/the file itself", Problem{File: "d.yaml", Line: 1, Message: "m"}, "d.yaml:1: m"},
 		{"ok/environment", Problem{File: "d.yaml", Key: "ldap.timeout", Message: "m", Env: "DCRGATE_LDAP_TIMEOUT"}, "ldap.timeout: m (from DCRGATE_LDAP_TIMEOUT)"},
+		{"ok/later lines indented", Problem{File: "d.yaml", Line: 9, Key: "policies[0]", Message: "bad\n | x\n | ^"}, "d.yaml:9: policies[0]: bad\n     | x\n     | ^"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

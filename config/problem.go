@@ -26,8 +26,8 @@ type Problem struct {
 	Warning bool
 }
 
-// Error renders "file:line: key: message", leaving out what is unknown, and
-// names the variable for a value from the environment.
+// Error renders "file:line: key: message", leaving out what is unknown,
+// and names the variable for a value from the environment.
 func (p Problem) Error() string {
 	var b strings.Builder
 	switch {
@@ -40,7 +40,9 @@ func (p Problem) Error() string {
 	if p.Key != "" {
 		b.WriteString(p.Key + ": ")
 	}
-	b.WriteString(p.Message)
+	// A message of several lines (a CEL error shows where in the
+	// expression) stays one problem: its later lines are indented.
+	b.WriteString(strings.ReplaceAll(p.Message, "\n", "\n    "))
 	if p.Env != "" {
 		fmt.Fprintf(&b, " (from %s)", p.Env)
 	}
