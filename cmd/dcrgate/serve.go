@@ -41,32 +41,46 @@ func newServeCommand() *cobra.Command {
 func runServe(ctx context.Context, cfg config.Config) error {
 	logger := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 	warnIfDisabled(logger, cfg)
+	gw, stop, err := startGateway(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	go runReaper(ctx, gw.svc.Admin("reaper"), cfg.Reaper, gw.reaped, logger)
+	return listenAll(ctx, logger, cfg.ShutdownGracePeriod,
+		listener{"api", cfg.Listen, gw.engine},
+		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})
+}
+
+// startGateway builds what serve runs — the directory's store, the token
+// validators, the gateway — and returns the function that stops them. A
+// directory that does not answer yet is no failure (the store keeps
+// trying); whatever fails here is the configuration's, which config check
+// must find first (startup_test.go holds it to that).
+func startGateway(ctx context.Context, cfg config.Config, logger *slog.Logger) (*gateway, func(), error) {
 	ldapCfg, err := ldapStoreConfig(cfg.LDAP)
 	if err != nil {
-		return fmt.Errorf("directory: %w", err)
+		return nil, nil, fmt.Errorf("directory: %w", err)
 	}
 	reg := newRegistry()
 	ldapCfg.Registerer = reg
 	ldapCfg.StartUnreachable = true
 	st, err := ldapstore.New(ctx, ldapCfg, logger)
 	if err != nil {
-		return fmt.Errorf("directory: %w", err)
+		return nil, nil, fmt.Errorf("directory: %w", err)
 	}
-	defer st.Close()
 	tokens, closeTokens, err := tokenValidator(ctx, cfg.InitialAccessTokens.Issuers, logger)
 	if err != nil {
-		return err
+		_ = st.Close()
+		return nil, nil, err
 	}
-	defer closeTokens()
 	gw, err := newGateway(cfg, st, tokens, st.SecretScheme(), reg, logger)
 	if err != nil {
-		return err
+		closeTokens()
+		_ = st.Close()
+		return nil, nil, err
 	}
-	defer gw.close()
-	go runReaper(ctx, gw.svc.Admin("reaper"), cfg.Reaper, gw.reaped, logger)
-	return listenAll(ctx, logger, cfg.ShutdownGracePeriod,
-		listener{"api", cfg.Listen, gw.engine},
-		listener{"telemetry", cfg.Metrics.Listen, gw.telemetry})
+	return gw, func() { gw.close(); closeTokens(); _ = st.Close() }, nil
 }
 
 // ldapStoreConfig maps config.LDAP (validated there) to the store's

@@ -143,22 +143,32 @@ func statementVerifier(s config.SoftwareStatements, logger *slog.Logger) (regist
 	}
 	var issuers []iat.StatementIssuer
 	for _, is := range s.TrustedIssuers {
-		si := iat.StatementIssuer{JWKSConfig: iat.JWKSConfig{Issuer: is.Issuer, JWKSURI: is.JWKSURI,
-			Algorithms: is.Algorithms, ClockSkew: is.ClockSkew}, Scopes: is.Scopes}
-		var err error
-		if is.JWKS != "" {
-			if si.JWKS, err = jwk.Parse([]byte(is.JWKS)); err != nil {
-				return nil, fmt.Errorf("software statement issuer %s: jwks: %w", is.Issuer, err)
-			}
-		}
-		if len(is.Defaults) > 0 {
-			if si.Defaults, err = json.Marshal(is.Defaults); err != nil {
-				return nil, fmt.Errorf("software statement issuer %s: defaults: %w", is.Issuer, err)
-			}
+		si, err := statementIssuer(is)
+		if err != nil {
+			return nil, fmt.Errorf("software statement issuer %s: %w", is.Issuer, err)
 		}
 		issuers = append(issuers, si)
 	}
 	return iat.NewStatementVerifier(context.Background(), issuers, logger)
+}
+
+// statementIssuer maps one trusted signer of software statements, parsing
+// its inline JWKS and its defaults. config check runs it too (startup.go).
+func statementIssuer(is config.StatementIssuer) (iat.StatementIssuer, error) {
+	si := iat.StatementIssuer{JWKSConfig: iat.JWKSConfig{Issuer: is.Issuer, JWKSURI: is.JWKSURI,
+		Algorithms: is.Algorithms, ClockSkew: is.ClockSkew}, Scopes: is.Scopes}
+	var err error
+	if is.JWKS != "" {
+		if si.JWKS, err = jwk.Parse([]byte(is.JWKS)); err != nil {
+			return si, keyError{"jwks", err}
+		}
+	}
+	if len(is.Defaults) > 0 {
+		if si.Defaults, err = json.Marshal(is.Defaults); err != nil {
+			return si, keyError{"defaults", err}
+		}
+	}
+	return si, nil
 }
 
 func metadataOptions(r config.Registration) client.Options {
@@ -266,19 +276,32 @@ func (tb *tokenBuilder) keyValidator(is config.Issuer) (iat.Validator, error) {
 
 func (tb *tokenBuilder) introspector(is config.Issuer) (*iat.IntrospectionValidator, error) {
 	in := is.Introspection
-	auth := iat.ClientAuth{Method: in.AuthMethod, ClientID: in.ClientID, ClientSecret: in.ClientSecret, Algorithm: in.SigningAlg}
-	if in.AuthMethod == iat.AuthPrivateKeyJWT {
-		pemData, err := os.ReadFile(in.PrivateKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("introspection.private_key_file: %w", err)
-		}
-		if auth.PrivateKey, auth.Algorithm, err = iat.LoadPrivateKey(pemData, in.PrivateKeyID, in.SigningAlg); err != nil {
-			return nil, fmt.Errorf("introspection.private_key_file %s: %w", in.PrivateKeyFile, err)
-		}
+	auth, err := introspectionAuth(in)
+	if err != nil {
+		return nil, err
 	}
 	return iat.NewIntrospectionValidator(iat.IntrospectionConfig{Issuer: is.Issuer, Endpoint: is.IntrospectionEndpoint,
 		Auth: auth, Audience: is.Audience, ClockSkew: is.ClockSkew, ScopeClaim: is.ScopeClaim, Timeout: in.Timeout,
 		CacheTTL: in.CacheTTL, InactiveCacheTTL: in.InactiveCacheTTL, CacheSize: in.CacheSize, Metrics: tb.sink}, tb.logger)
+}
+
+// introspectionAuth is how dcrgate authenticates at an introspection
+// endpoint, with the private_key_jwt key read and parsed. config check
+// runs it too (startup.go).
+func introspectionAuth(in config.Introspection) (iat.ClientAuth, error) {
+	auth := iat.ClientAuth{Method: in.AuthMethod, ClientID: in.ClientID, ClientSecret: in.ClientSecret, Algorithm: in.SigningAlg}
+	if in.AuthMethod != iat.AuthPrivateKeyJWT {
+		return auth, nil
+	}
+	const key = "introspection.private_key_file"
+	pemData, err := os.ReadFile(in.PrivateKeyFile)
+	if err != nil {
+		return auth, keyError{key, err}
+	}
+	if auth.PrivateKey, auth.Algorithm, err = iat.LoadPrivateKey(pemData, in.PrivateKeyID, in.SigningAlg); err != nil {
+		return auth, keyError{key, fmt.Errorf("%s: %w", in.PrivateKeyFile, err)}
+	}
+	return auth, nil
 }
 
 // telemetryHandler serves /metrics, /healthz (the process is up) and /readyz
