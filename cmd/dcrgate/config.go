@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -16,15 +16,15 @@ func newConfigCommand() *cobra.Command {
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Validate a configuration file (and DCRGATE_* variables) for serve, listing every problem",
-		Args:  cobra.NoArgs,
+		Long: `check reads the configuration as serve does and lists every problem at once,
+one a line, sorted by line: "file:line: key: message". It runs the start-up
+steps of serve that need no network (secret files, TLS files, the
+private_key_jwt key, inline JWKS, policies, the audit file) and exits 0 only
+for a configuration serve would start with.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadServeConfig(path)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (registration enabled: %t, management enabled: %t)\n",
-				path, cfg.Registration.Enabled, cfg.Management.Enabled)
-			return nil
+			cfg, problems := config.Check(path, os.LookupEnv, startupRules...)
+			return reportCheck(cmd.OutOrStdout(), path, cfg, problems)
 		},
 	}
 	check.Flags().StringVarP(&path, "config", "c", "dcrgate.yaml", "configuration file")
@@ -32,19 +32,44 @@ func newConfigCommand() *cobra.Command {
 	return cmd
 }
 
-// loadServeConfig reads path and the environment and validates the result
-// for production, reporting every problem at once.
+// reportCheck prints the problems, then the warnings, and fails when there
+// is a problem.
+func reportCheck(out io.Writer, path string, cfg config.Config, all []config.Problem) error {
+	var problems int
+	for _, p := range all {
+		if !p.Warning {
+			problems++
+			fmt.Fprintln(out, p.Error())
+		}
+	}
+	for _, p := range all {
+		if p.Warning {
+			fmt.Fprintln(out, "warning: "+p.Error())
+		}
+	}
+	if problems > 0 {
+		return fmt.Errorf("%s: %s: serve would not start", path, count(problems, "problem"))
+	}
+	fmt.Fprintf(out, "%s: ok (registration enabled: %t, management enabled: %t)\n",
+		path, cfg.Registration.Enabled, cfg.Management.Enabled)
+	return nil
+}
+
+// loadServeConfig reads path and the environment and runs config check's
+// offline checks, so that serve refuses a configuration with the same
+// list of problems, before it connects to anything.
 func loadServeConfig(path string) (config.Config, error) {
-	cfg, err := config.Read(path, os.LookupEnv)
-	if err != nil {
-		return cfg, err
-	}
-	err = cfg.ValidateForServe()
-	if _, perr := buildPolicies(cfg.Policies, nil); perr != nil {
-		err = errors.Join(err, perr)
-	}
-	if err != nil {
-		return cfg, fmt.Errorf("invalid configuration %s:\n%w", path, err)
+	cfg, problems := config.Check(path, os.LookupEnv, startupRules...)
+	if len(problems) > 0 {
+		return cfg, fmt.Errorf("invalid configuration %s:\n%w", path, config.Problems(problems))
 	}
 	return cfg, nil
+}
+
+// count is "1 problem" or "n problems".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
