@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ import (
 func newConfigCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with configuration files"}
 	var path string
+	var probe bool
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Validate a configuration file (and DCRGATE_* variables) for serve, listing every problem",
@@ -20,14 +22,22 @@ func newConfigCommand() *cobra.Command {
 one a line, sorted by line: "file:line: key: message". It runs the start-up
 steps of serve that need no network (secret files, TLS files, the
 private_key_jwt key, inline JWKS, policies, the audit file) and exits 0 only
-for a configuration serve would start with.`,
+for a configuration serve would start with. --probe also connects and binds
+to each LDAP URL and fetches each issuer's JWKS or discovery document (3s
+each); what fails is printed as "warning: ..." and does not change the exit
+status.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, problems := config.Check(path, os.LookupEnv, startupRules...)
+			rules := startupRules
+			if probe {
+				rules = append(slices.Clone(rules), probeRule(cmd.Context()))
+			}
+			cfg, problems := config.Check(path, os.LookupEnv, rules...)
 			return reportCheck(cmd.OutOrStdout(), path, cfg, problems)
 		},
 	}
 	check.Flags().StringVarP(&path, "config", "c", "dcrgate.yaml", "configuration file")
+	check.Flags().BoolVar(&probe, "probe", false, "also try the LDAP URLs and the issuers' keys, warning about what fails")
 	cmd.AddCommand(check)
 	return cmd
 }
