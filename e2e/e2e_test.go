@@ -306,14 +306,23 @@ func TestServeLifecycle(t *testing.T) {
 	}
 }
 
+// TestServeRejectsBadConfig: serve refuses each bad configuration before
+// it connects to anything, and config check lists the same problems.
 func TestServeRejectsBadConfig(t *testing.T) {
+	const ldap = "ldap:\n  urls: [ldap://127.0.0.1:1]\n  bind_dn: cn=x,dc=example,dc=org\n  bind_password: pw\n  base_dn: dc=example,dc=org\n"
 	tests := []struct {
 		name, yaml string
 		mentions   []string
 	}{
-		{"fail/unknown key", "registration:\n  pathh: /x\n", []string{`registration.pathh: unknown key`}},
+		{"fail/unknown key", "registration:\n  pathh: /x\n", []string{`:2: registration.pathh: unknown key (did you mean path?)`}},
 		{"fail/every problem at once", "registration:\n  enabled: true\nmanagement:\n  enabled: true\nldap:\n  pool_size: 0\n",
 			[]string{"external_url", "ldap.pool_size", "ldap.urls", "initial_access_tokens"}},
+		{"fail/missing private key", ldap + "initial_access_tokens:\n  issuers:\n    - issuer: https://as.example.com\n" +
+			"      introspection_endpoint: https://as.example.com/introspect\n      introspection:\n        auth_method: private_key_jwt\n" +
+			"        client_id: dcrgate\n        private_key_file: /nonexistent/key.pem\n",
+			[]string{":13: initial_access_tokens.issuers[0].introspection.private_key_file: open /nonexistent/key.pem: no such file"}},
+		{"fail/missing ca_file", ldap + "  ca_file: /nonexistent/ca.pem\n", []string{":6: ldap.ca_file: ", "/nonexistent/ca.pem: no such file"}},
+		{"fail/bad policy", ldap + "policies:\n  - kind: cel\n    expression: 'metadata.'\n", []string{":7: policies[0]: expression: ERROR"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,17 +330,28 @@ func TestServeRejectsBadConfig(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Command(binary, "serve", "--config", path).CombinedOutput()
-			if err == nil {
-				t.Fatalf("serve accepted a bad config: %s", out)
-			}
-			for _, want := range tt.mentions {
-				if !strings.Contains(string(out), want) {
-					t.Errorf("error output does not mention %s:\n%s", want, out)
+			for _, args := range [][]string{{"serve"}, {"config", "check"}} {
+				out, err := exec.Command(binary, append(args, "--config", path)...).CombinedOutput()
+				if err == nil {
+					t.Fatalf("%s accepted a bad config: %s", args, out)
+				}
+				for _, want := range tt.mentions {
+					if !strings.Contains(string(out), want) {
+						t.Errorf("%s does not mention %s:\n%s", args, want, out)
+					}
 				}
 			}
 		})
 	}
+	t.Run("ok/config check exits 0", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "good.yaml")
+		if err := os.WriteFile(path, []byte(ldap), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(binary, "config", "check", "--config", path).CombinedOutput(); err != nil {
+			t.Fatalf("config check: %v\n%s", err, out)
+		}
+	})
 }
 
 // directory reads slapd directly, as an auditor would.
