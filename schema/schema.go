@@ -130,3 +130,17 @@ func (s Schema) Attribute(name string) (AttributeType, bool) {
 	}
 	return AttributeType{}, false
 }
+
+// EqualityIndexes lists the attributes every directory should keep an
+// equality index on: objectClass, which every search of the gateway filters
+// on, then those marked Indexed, in definition order. One list, so the
+// throwaway test directories, `dcrgate directory init` and the docs agree.
+func (s Schema) EqualityIndexes() []string {
+	names := []string{"objectClass"}
+	for _, a := range s.AttributeTypes {
+		if a.Indexed {
+			names = append(names, a.Name)
+		}
+	}
+	return names
+}

@@ -120,13 +120,8 @@ var extraIndexes = []string{schema.AttrRedirectURI, schema.AttrSoftwareID, schem
 // docs/directories.md tells administrators to, so the tests and
 // `dcrgate dev --ldap` run on the directory production is told to build.
 func indexLDIF() string {
-	out := "olcDbIndex: objectClass eq\n"
-	for _, a := range schema.Definition().AttributeTypes {
-		if a.Indexed {
-			out += "olcDbIndex: " + a.Name + " eq\n"
-		}
-	}
-	for _, name := range extraIndexes {
+	var out string
+	for _, name := range append(schema.Definition().EqualityIndexes(), extraIndexes...) {
 		out += "olcDbIndex: " + name + " eq\n"
 	}
 	return out
