@@ -32,44 +32,23 @@ var (
 // and one mdb database with the access rules of accessLDIF. tlsLDIF and the
 // ppolicy overlay are added as opts ask.
 func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, opts Options) string {
-	var modules, overlays string
+	modules := []string{"back_mdb", "pw-sha2", "argon2"}
+	var overlays string
 	if HasModule("pw-pbkdf2") {
-		modules += "olcModuleLoad: pw-pbkdf2\n"
+		modules = append(modules, "pw-pbkdf2")
 	}
 	if opts.HashCleartext {
-		modules += "olcModuleLoad: ppolicy\n"
+		modules = append(modules, "ppolicy")
 		overlays = ppolicyLDIF
 	}
 	if opts.LastBind {
-		modules += "olcModuleLoad: lastbind\n"
+		modules = append(modules, "lastbind")
 		overlays += lastbindLDIF
 	}
-	return fmt.Sprintf(`dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: %[1]s/slapd.pid
-olcArgsFile: %[1]s/slapd.args
-%[8]s
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: %[2]s
-olcModuleLoad: back_mdb
-olcModuleLoad: pw-sha2
-olcModuleLoad: argon2
-%[9]s
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file://%[3]s/core.ldif
-
-include: file://%[3]s/cosine.ldif
-
-include: file://%[3]s/inetorgperson.ldif
-
-include: file://%[4]s
-
+	return globalLDIF(dir, tls) + modulesLDIF(modules) +
+		schemasLDIF("file://"+schemaDir+"/core.ldif", "file://"+schemaDir+"/cosine.ldif",
+			"file://"+schemaDir+"/inetorgperson.ldif", "file://"+dcrgateSchemaPath) +
+		`
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
@@ -80,18 +59,53 @@ dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {0}config
 olcAccess: {0}to * by * none
+` + mdbLDIF(dir, rootPasswordHash) + indexLDIF() + accessLDIF(opts.ACL) + overlays
+}
 
+// globalLDIF is the cn=config entry: where slapd writes its pid and args
+// (in the server's directory, not /var/run), and TLS when asked.
+func globalLDIF(dir string, tls *tlsFiles) string {
+	return fmt.Sprintf(`dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: %[1]s/slapd.pid
+olcArgsFile: %[1]s/slapd.args
+%[2]s`, dir, tls.ldif())
+}
+
+// modulesLDIF loads the named modules from Debian's module directory.
+func modulesLDIF(names []string) string {
+	out := "\ndn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\nolcModulePath: " + moduleDir + "\n"
+	for _, name := range names {
+		out += "olcModuleLoad: " + name + "\n"
+	}
+	return out
+}
+
+// schemasLDIF is cn=schema,cn=config with each schema file included, in
+// order (each include must start a record of its own).
+func schemasLDIF(files ...string) string {
+	out := "\ndn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n"
+	for _, f := range files {
+		out += "\ninclude: " + f + "\n"
+	}
+	return out
+}
+
+// mdbLDIF opens the one mdb database, under Suffix, with AdminDN as its
+// rootdn; its indexes and access rules follow.
+func mdbLDIF(dir, rootPasswordHash string) string {
+	return fmt.Sprintf(`
 dn: olcDatabase={1}mdb,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcMdbConfig
 olcDatabase: {1}mdb
-olcDbDirectory: %[1]s/data
+olcDbDirectory: %s/data
 olcDbMaxSize: 4294967296
-olcSuffix: %[5]s
-olcRootDN: %[6]s
-olcRootPW: %[7]s
-%[11]s%[12]s%[10]s`, dir, moduleDir, schemaDir, dcrgateSchemaPath, Suffix, AdminDN, rootPasswordHash, tls.ldif(), modules, overlays,
-		indexLDIF(), accessLDIF(opts.ACL))
+olcSuffix: %s
+olcRootDN: %s
+olcRootPW: %s
+`, dir, Suffix, AdminDN, rootPasswordHash)
 }
 
 // defaultACL keeps userPassword readable only for authentication, as a
@@ -105,9 +119,14 @@ func accessLDIF(rules []string) string {
 	if len(rules) == 0 {
 		rules = defaultACL
 	}
+	return ordered("olcAccess", rules)
+}
+
+// ordered renders values of an X-ORDERED attribute, numbered {0}, {1}, ...
+func ordered(attr string, values []string) string {
 	var b strings.Builder
-	for i, r := range rules {
-		fmt.Fprintf(&b, "olcAccess: {%d}%s\n", i, r)
+	for i, v := range values {
+		fmt.Fprintf(&b, "%s: {%d}%s\n", attr, i, v)
 	}
 	return b.String()
 }
@@ -169,21 +188,26 @@ func HasModule(name string) bool {
 	return err == nil
 }
 
-// baseLDIF holds the entries every test starts from.
+// baseLDIF holds the entries every test starts from: the suffix and the
+// empty ClientsDN.
 func baseLDIF() string {
-	return fmt.Sprintf(`dn: %s
+	return suffixLDIF + fmt.Sprintf(`
+dn: %s
+objectClass: top
+objectClass: organizationalUnit
+ou: clients
+`, ClientsDN)
+}
+
+// suffixLDIF is the naming context's entry, as Debian's slapd package
+// creates it.
+const suffixLDIF = `dn: ` + Suffix + `
 objectClass: top
 objectClass: dcObject
 objectClass: organization
 dc: example
 o: Example
-
-dn: %s
-objectClass: top
-objectClass: organizationalUnit
-ou: clients
-`, Suffix, ClientsDN)
-}
+`
 
 // SSHA512 hashes password as {SSHA512}, which OpenLDAP's pw-sha2 module
 // verifies, for fixtures (the rootpw, client secrets in tests). It is the

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +67,15 @@ type Options struct {
 	// loaded offline with slapadd before the server starts: 100,000
 	// clients in seconds, where adding them over LDAP takes minutes.
 	Preload func(w io.Writer) error
+	// Fresh configures the server as Debian's `apt-get install slapd`
+	// leaves it, for tests of `dcrgate directory init`: no dcrgate schema,
+	// back_mdb the only module, Debian's schemas, indexes, access rules and
+	// size limit, only the suffix entry (BaseDN does not exist), and
+	// cn=config managed over LDAPIURL with SASL EXTERNAL by the current
+	// user (PeercredDN), where Debian has root. The rootdn's password is a
+	// {SSHA} hash, as Debian writes it. TLS is honoured; the other options
+	// are ignored.
+	Fresh bool
 }
 
 // Server is one running slapd.
@@ -74,6 +84,9 @@ type Server struct {
 	URL string
 	// LDAPSURL is ldaps://127.0.0.1:PORT with Options.TLS, else "".
 	LDAPSURL string
+	// LDAPIURL is ldapi:// with the %2F-escaped path of the server's Unix
+	// socket, where SASL EXTERNAL binds as PeercredDN.
+	LDAPIURL string
 	// CA signed the server certificate and ClientCert/ClientKey, a client
 	// certificate slapd accepts; set with Options.TLS.
 	CA                    *CA
@@ -81,12 +94,17 @@ type Server struct {
 	// BindDN and BindPassword are the database's rootdn and its password.
 	BindDN       string
 	BindPassword string
-	// BaseDN is the (initially empty) parent of client entries.
+	// BaseDN is the (initially empty) parent of client entries; it does
+	// not exist on a Fresh server.
 	BaseDN string
 	// Suffix is the naming context, the parent of BaseDN.
 	Suffix string
 	// Dir holds the configuration, the database and slapd.log.
 	Dir string
+
+	// socketDir, when set, is a short directory of its own for the ldapi
+	// socket, made at start and removed at stop (see chooseSocket).
+	socketDir string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -110,7 +128,11 @@ func LaunchWith(ctx context.Context, dir string, opts Options) (*Server, error) 
 	if s.BindPassword == "" {
 		s.BindPassword = randomPassword()
 	}
+	if err := s.chooseSocket(); err != nil {
+		return nil, err
+	}
 	if err := s.configure(ctx, slapadd, opts); err != nil {
+		s.removeSocketDir()
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
@@ -147,6 +169,26 @@ func binaries() (slapd, slapadd string, err error) {
 	}
 	slapadd, err = find("slapadd")
 	return slapd, slapadd, err
+}
+
+// maxSocketPath keeps the ldapi socket's path well within sun_path (108
+// bytes on Linux).
+const maxSocketPath = 100
+
+// chooseSocket puts the ldapi socket in s.Dir, or, when that path is too
+// long for a socket (a subtest's t.TempDir often is), in a short directory
+// of its own under os.TempDir.
+func (s *Server) chooseSocket() error {
+	path := filepath.Join(s.Dir, "ldapi")
+	if len(path) >= maxSocketPath {
+		dir, err := os.MkdirTemp("", "slapd")
+		if err != nil {
+			return fmt.Errorf("slapdtest: %w", err)
+		}
+		s.socketDir, path = dir, filepath.Join(dir, "ldapi")
+	}
+	s.LDAPIURL = "ldapi://" + neturl.PathEscape(path)
+	return nil
 }
 
 // pickPorts chooses the listener URLs.
@@ -199,14 +241,8 @@ func (s *Server) configure(ctx context.Context, slapadd string, opts Options) er
 			return err
 		}
 	}
-	schemaPath := filepath.Join(s.Dir, "dcrgate.ldif")
-	files := map[string][]byte{
-		schemaPath:                          schemaLDIF(opts),
-		filepath.Join(s.Dir, "config.ldif"): []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword), tls, opts)),
-		filepath.Join(s.Dir, "base.ldif"):   []byte(baseLDIF()),
-	}
-	for path, content := range files {
-		if err := os.WriteFile(path, content, 0o600); err != nil {
+	for name, content := range s.setupFiles(tls, opts) {
+		if err := os.WriteFile(filepath.Join(s.Dir, name), content, 0o600); err != nil {
 			return fmt.Errorf("slapdtest: %w", err)
 		}
 	}
@@ -216,7 +252,28 @@ func (s *Server) configure(ctx context.Context, slapadd string, opts Options) er
 	if err := run(ctx, slapadd, "-F", confDir, "-b", Suffix, "-l", filepath.Join(s.Dir, "base.ldif")); err != nil {
 		return err
 	}
+	if opts.Fresh {
+		return nil
+	}
 	return s.preload(ctx, slapadd, opts.Preload)
+}
+
+// setupFiles are the files configure writes to the server's directory, by
+// name: config.ldif and base.ldif for slapadd, and the dcrgate schema the
+// first includes (none on a Fresh server).
+func (s *Server) setupFiles(tls *tlsFiles, opts Options) map[string][]byte {
+	if opts.Fresh {
+		return map[string][]byte{
+			"config.ldif": []byte(freshConfigLDIF(s.Dir, ssha(s.BindPassword), tls)),
+			"base.ldif":   []byte(suffixLDIF),
+		}
+	}
+	schemaPath := filepath.Join(s.Dir, "dcrgate.ldif")
+	return map[string][]byte{
+		"dcrgate.ldif": schemaLDIF(opts),
+		"config.ldif":  []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword), tls, opts)),
+		"base.ldif":    []byte(baseLDIF()),
+	}
 }
 
 // preload loads the entries write produces, in slapadd's quick mode (-q:
@@ -281,7 +338,12 @@ func (s *Server) start(ctx context.Context, slapd string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = &Output{}
-	urls := s.URL + "/"
+	if s.socketDir != "" {
+		if err := os.MkdirAll(s.socketDir, 0o700); err != nil {
+			return fmt.Errorf("slapdtest: %w", err)
+		}
+	}
+	urls := s.URL + "/ " + s.LDAPIURL
 	if s.LDAPSURL != "" {
 		urls += " " + s.LDAPSURL + "/"
 	}
@@ -377,6 +439,15 @@ func (s *Server) stopLocked() {
 		<-s.done
 	}
 	s.cmd = nil
+	s.removeSocketDir()
+}
+
+// removeSocketDir removes the socket's own directory, if it has one: it
+// lives under os.TempDir, which no test cleans up.
+func (s *Server) removeSocketDir() {
+	if s.socketDir != "" {
+		_ = os.RemoveAll(s.socketDir)
+	}
 }
 
 // Restart stops slapd and starts it again on the same URL with the same

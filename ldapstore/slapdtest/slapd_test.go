@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,5 +93,90 @@ func TestIndexesFollowTheSchema(t *testing.T) {
 		if !strings.Contains(ldif, "olcDbIndex: "+name+" eq\n") {
 			t.Errorf("no equality index on %s:\n%s", name, ldif)
 		}
+	}
+}
+
+// TestFresh: a Fresh server is Debian's fresh slapd as the current user
+// sees it over ldapi: SASL EXTERNAL manages cn=config, which has back_mdb
+// only and no dcrgate schema; the database holds the suffix and nothing
+// below; the rootdn binds with its {SSHA} password over ldap://.
+func TestFresh(t *testing.T) {
+	s := StartWith(t, Options{Fresh: true})
+	conn, err := ldap.DialURL(s.LDAPIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.ExternalBind(); err != nil {
+		t.Fatalf("SASL EXTERNAL over %s: %v", s.LDAPIURL, err)
+	}
+	if got := values(t, conn, "cn=module{0},cn=config", "olcModuleLoad"); strings.Join(got, " ") != "{0}back_mdb" {
+		t.Errorf("modules %v, want back_mdb only", got)
+	}
+	schemas := children(t, conn, "cn=schema,cn=config")
+	if len(schemas) != 4 || strings.Contains(strings.Join(schemas, " "), "dcrgate") {
+		t.Errorf("schemas %v, want core, cosine, nis, inetorgperson", schemas)
+	}
+	if got := children(t, conn, s.Suffix); len(got) != 0 {
+		t.Errorf("entries below the suffix: %v, want none", got)
+	}
+	rootdn, err := ldap.DialURL(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rootdn.Close()
+	if err := rootdn.Bind(s.BindDN, s.BindPassword); err != nil {
+		t.Fatalf("rootdn bind: %v", err)
+	}
+}
+
+// values reads one attribute of dn.
+func values(t *testing.T, conn *ldap.Conn, dn, attr string) []string {
+	t.Helper()
+	res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{attr}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("read %s: %v", dn, err)
+	}
+	return res.Entries[0].GetAttributeValues(attr)
+}
+
+// children lists the DNs right below dn.
+func children(t *testing.T, conn *ldap.Conn, dn string) []string {
+	t.Helper()
+	res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil))
+	if err != nil {
+		t.Fatalf("list %s: %v", dn, err)
+	}
+	var dns []string
+	for _, e := range res.Entries {
+		dns = append(dns, e.DN)
+	}
+	return dns
+}
+
+// TestLongDirGetsShortSocket: a server directory too deep for a Unix
+// socket's path still gets an ldapi listener, in a directory of its own
+// that Stop removes.
+func TestLongDirGetsShortSocket(t *testing.T) {
+	Require(t)
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", maxSocketPath))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LaunchWith(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	conn, err := ldap.DialURL(s.LDAPIURL)
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.LDAPIURL, err)
+	}
+	conn.Close()
+	s.Stop()
+	if _, err := os.Stat(s.socketDir); s.socketDir == "" || !os.IsNotExist(err) {
+		t.Fatalf("socket directory %q after Stop: %v, want removed", s.socketDir, err)
 	}
 }
