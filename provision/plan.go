@@ -204,10 +204,13 @@ func (p *planner) limits() error {
 // on the order, and only the administrator knows what was meant.
 func (p *planner) access() error {
 	want := NewRules(p.t.BaseDN, p.t.ServiceDN, p.t.ReaderDN).Access
-	have := unindexedAll(p.cfg.db.Access)
+	var have []string
+	for _, rule := range unindexedAll(p.cfg.db.Access) {
+		have = append(have, sortedAttrs(rule))
+	}
 	var missing []string
 	for _, rule := range want {
-		if !slices.Contains(have, rule) {
+		if !slices.Contains(have, sortedAttrs(rule)) {
 			missing = append(missing, rule)
 		}
 	}
@@ -225,6 +228,21 @@ func (p *planner) access() error {
 	}
 	return fmt.Errorf("%w: %s has some of dcrgate's access rules but not these:\n  %s\nedit its olcAccess by hand (docs/directories.md)",
 		ErrConflict, p.cfg.db.DN, strings.Join(missing, "\n  "))
+}
+
+// sortedAttrs sorts the attrs= list of a rule, whose order slapd ignores:
+// rules installed from an older copy of the docs, which listed the hash
+// attributes in another order, are still recognized.
+func sortedAttrs(rule string) string {
+	fields := strings.Fields(rule)
+	for i, f := range fields {
+		if list, ok := strings.CutPrefix(f, "attrs="); ok {
+			attrs := strings.Split(list, ",")
+			slices.Sort(attrs)
+			fields[i] = "attrs=" + strings.Join(attrs, ",")
+		}
+	}
+	return strings.Join(fields, " ")
 }
 
 // unindexedAll is unindexed of each value.

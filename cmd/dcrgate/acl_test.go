@@ -17,6 +17,7 @@ import (
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/ldapstore"
 	"github.com/dcrgate/dcrgate/ldapstore/slapdtest"
+	"github.com/dcrgate/dcrgate/provision"
 	"github.com/dcrgate/dcrgate/schema"
 	"github.com/dcrgate/dcrgate/store"
 	"github.com/dcrgate/dcrgate/store/storetest"
@@ -35,16 +36,25 @@ const (
 	asDN      = "cn=as,ou=services," + slapdtest.Suffix
 )
 
-// TestACLsAreOneSet: the limits and access rules init.sh installs are the
-// ones the docs give, the suffix aside, and the access rules keep every
-// credential hash of the schema (userPassword and the attributes it marks
-// confidential) to the service account.
+// exampleRules are the rules `dcrgate directory init --reader-dn` writes
+// for the accounts and base DN init.sh and the docs use.
+func exampleRules() provision.Rules {
+	return provision.NewRules(slapdtest.ClientsDN, serviceDN, asDN)
+}
+
+// TestACLsAreOneSet: the limits and access rules init.sh installs and the
+// docs give are the ones `dcrgate directory init` writes, the suffix aside,
+// and the access rules keep every credential hash of the schema
+// (userPassword and the attributes it marks confidential) to the service
+// account.
 func TestACLsAreOneSet(t *testing.T) {
-	for _, attr := range []string{"olcLimits", "olcAccess"} {
-		script, doc := scriptRules(t, attr), docRules(t, attr)
-		if !slices.Equal(script, doc) {
-			t.Errorf("%s differ:\n%s:\n  %s\n%s:\n  %s", attr, initScript, strings.Join(script, "\n  "),
-				directoriesDoc, strings.Join(doc, "\n  "))
+	rules := exampleRules()
+	for attr, want := range map[string][]string{"olcLimits": rules.Limits, "olcAccess": rules.Access} {
+		for file, got := range map[string][]string{initScript: scriptRules(t, attr), directoriesDoc: docRules(t, attr)} {
+			if !slices.Equal(got, want) {
+				t.Errorf("%s of %s:\n  %s\nwant, as directory init writes them:\n  %s", attr, file,
+					strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
 		}
 	}
 	want := []string{schema.AttrUserPassword}
@@ -53,7 +63,7 @@ func TestACLsAreOneSet(t *testing.T) {
 			want = append(want, a.Name)
 		}
 	}
-	if got := protectedAttrs(t, scriptRules(t, "olcAccess")[0]); !sameSet(got, want) {
+	if got := protectedAttrs(t, rules.Access[0]); !sameSet(got, want) {
 		t.Errorf("rule {0} protects %v, want the credential hashes %v", got, want)
 	}
 }
@@ -146,8 +156,15 @@ func protectedAttrs(t *testing.T, rule string) []string {
 // suite; a client binds with its secret; the AS account reads the clients
 // but no hash; nobody else reads or writes one.
 func TestACLsOnSlapd(t *testing.T) {
-	srv := slapdtest.StartWith(t, slapdtest.Options{ACL: scriptRules(t, "olcAccess")})
-	pw := addAccounts(t, srv)
+	srv := slapdtest.StartWith(t, slapdtest.Options{ACL: exampleRules().Access})
+	proveRules(t, srv, addAccounts(t, srv))
+}
+
+// proveRules checks the promises of the access rules on srv, where the
+// service and AS accounts exist with the passwords of pw (by DN) and the
+// base DN is slapdtest.ClientsDN.
+func proveRules(t *testing.T, srv *slapdtest.Server, pw map[string]string) {
+	t.Helper()
 	t.Run("ok/store conformance as the service account", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store { return serviceStore(t, srv, pw, newClientsOU(t, srv)) })
 	})
@@ -216,7 +233,7 @@ func aclCases(srv *slapdtest.Server, clientDN, secret string, pw map[string]stri
 		}},
 		{"fail/AS account reads the service account's password", func(t *testing.T, c *ldap.Conn) {
 			bind(t, c, asDN, pw[asDN])
-			wantNoEntry(t, c, serviceDN)
+			wantHidden(t, c, serviceDN, "userPassword")
 		}},
 	}
 }
@@ -229,6 +246,12 @@ func refused(t *testing.T, err error) {
 	}
 }
 
+// The accounts' passwords in these tests.
+const (
+	servicePassword = "service-password"
+	asPassword      = "as-password"
+)
+
 // addAccounts adds ou=services with the dcrgate and AS accounts, as the
 // rootdn, and returns their passwords by DN.
 func addAccounts(t *testing.T, srv *slapdtest.Server) map[string]string {
@@ -236,13 +259,21 @@ func addAccounts(t *testing.T, srv *slapdtest.Server) map[string]string {
 	conn := dial(t, srv)
 	bind(t, conn, srv.BindDN, srv.BindPassword)
 	add(t, conn, "ou=services,"+slapdtest.Suffix, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"services"}})
-	pw := map[string]string{serviceDN: "service-password", asDN: "as-password"}
+	pw := map[string]string{serviceDN: servicePassword, asDN: asPassword}
 	for dn, p := range pw {
-		cn := strings.TrimPrefix(strings.Split(dn, ",")[0], "cn=")
-		add(t, conn, dn, map[string][]string{"objectClass": {"applicationProcess", "simpleSecurityObject"},
-			"cn": {cn}, "userPassword": {slapdtest.SSHA512(p)}})
+		addAccount(t, srv, dn, p)
 	}
 	return pw
+}
+
+// addAccount adds an account that only binds, as the rootdn.
+func addAccount(t *testing.T, srv *slapdtest.Server, dn, password string) {
+	t.Helper()
+	conn := dial(t, srv)
+	bind(t, conn, srv.BindDN, srv.BindPassword)
+	cn := strings.TrimPrefix(strings.Split(dn, ",")[0], "cn=")
+	add(t, conn, dn, map[string][]string{"objectClass": {"applicationProcess", "simpleSecurityObject"},
+		"cn": {cn}, "userPassword": {slapdtest.SSHA512(password)}})
 }
 
 // newClientsOU adds an empty OU under ou=clients, where the rules give the
@@ -331,14 +362,36 @@ func read(t *testing.T, conn *ldap.Conn, dn string, attrs ...string) map[string]
 // disclose an entry the caller may not read.
 func wantNoEntry(t *testing.T, conn *ldap.Conn, dn string) {
 	t.Helper()
+	if entries := visible(t, conn, dn, "*"); len(entries) > 0 {
+		t.Fatalf("%s is visible: %v", dn, entries[0].Attributes)
+	}
+}
+
+// wantHidden wants none of attrs of dn readable: the entry invisible, or
+// seen without them.
+func wantHidden(t *testing.T, conn *ldap.Conn, dn string, attrs ...string) {
+	t.Helper()
+	for _, e := range visible(t, conn, dn, attrs...) {
+		for _, a := range attrs {
+			if vals := e.GetAttributeValues(a); len(vals) > 0 {
+				t.Fatalf("%s of %s is readable: %v", a, dn, vals)
+			}
+		}
+	}
+}
+
+// visible is dn as the connection may see it: no entry for noSuchObject.
+func visible(t *testing.T, conn *ldap.Conn, dn string, attrs ...string) []*ldap.Entry {
+	t.Helper()
 	res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"*"}, nil))
-	if err == nil && len(res.Entries) > 0 {
-		t.Fatalf("%s is visible: %v", dn, res.Entries[0].Attributes)
+		"(objectClass=*)", attrs, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil
 	}
-	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		t.Fatalf("search %s: %v, want noSuchObject", dn, err)
+	if err != nil {
+		t.Fatalf("search %s: %v, want noSuchObject or the entry", dn, err)
 	}
+	return res.Entries
 }
 
 // wantAttrs wants every attribute of present in got and none of absent.

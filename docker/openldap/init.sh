@@ -2,8 +2,10 @@
 # First start: build cn=config and the base entries offline with slapadd,
 # then run slapd in the foreground. Later starts reuse the volumes.
 # The olcLimits and olcAccess rules of the mdb database are the ones
-# docs/directories.md gives administrators, the suffix aside (cmd/dcrgate
-# TestACLsAreOneSet); TestACLsOnSlapd proves the access rules on a real slapd.
+# `dcrgate directory init --reader-dn cn=as,ou=services,...` writes
+# (provision.NewRules) and docs/directories.md gives administrators, the
+# suffix aside (cmd/dcrgate TestACLsAreOneSet); TestACLsOnSlapd proves the
+# access rules on a real slapd.
 set -eu
 
 SUFFIX="${LDAP_SUFFIX:-dc=example,dc=org}"
@@ -65,7 +67,7 @@ olcDbIndex: dcrOwnerSubject eq
 olcDbIndex: dcrOwnerTokenId eq
 olcLimits: {0}dn.exact="cn=dcrgate,ou=services,${SUFFIX}" size=unlimited
 olcAccess: {0}to dn.subtree="ou=clients,${SUFFIX}"
-  attrs=userPassword,dcrSecretHash,dcrRetainedSecret,dcrSuspendedSecret,dcrRegistrationTokenHash,dcrPreviousTokenHash
+  attrs=userPassword,dcrRegistrationTokenHash,dcrRetainedSecret,dcrSecretHash,dcrPreviousTokenHash,dcrSuspendedSecret
   by dn.exact="cn=dcrgate,ou=services,${SUFFIX}" write
   by anonymous auth
   by * none
