@@ -43,5 +43,6 @@ RFC 7592, keeping every client as one entry in your LDAP directory.`,
 	}
 	root.AddCommand(newServeCommand(), newDevCommand(), newConfigCommand(), newSchemaCommand(), newVersionCommand(), newHealthCommand(), newTokenCommand())
 	root.AddCommand(newClientsCommand())
+	root.AddCommand(newDirectoryCommand())
 	return root
 }
