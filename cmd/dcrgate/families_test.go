@@ -133,20 +133,20 @@ func gatheredKinds(t *testing.T, reg *prometheus.Registry) map[string]string {
 	return kinds
 }
 
-// probe describes one descriptor that is already registered.
-type probe struct{ desc *prometheus.Desc }
+// descProbe describes one descriptor that is already registered.
+type descProbe struct{ desc *prometheus.Desc }
 
-func (p probe) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
-func (p probe) Collect(chan<- prometheus.Metric)    {}
+func (p descProbe) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
+func (p descProbe) Collect(chan<- prometheus.Metric)    {}
 
 // ownerKind finds the collector that registered desc alone — registering
 // a probe for it fails with AlreadyRegisteredError, which hands back that
 // collector — and tells a histogram or summary by its Go type.
 func ownerKind(reg *prometheus.Registry, desc *prometheus.Desc) string {
 	var are prometheus.AlreadyRegisteredError
-	err := reg.Register(probe{desc})
+	err := reg.Register(descProbe{desc})
 	if err == nil {
-		reg.Unregister(probe{desc})
+		reg.Unregister(descProbe{desc})
 	}
 	if !errors.As(err, &are) {
 		return ""
