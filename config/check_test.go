@@ -121,7 +121,7 @@ ldap:
 	want := []string{
 		path + `:3: registration.required_scopes: must be a list, not "dcr"`,
 		path + `:7: initial_access_tokens.issuers[0].jwks_uri: "http://a.example/jwks" must use https (http is allowed only for localhost and loopback addresses)`,
-		path + ":8: initial_access_tokens.issuers[1].jwks_uri: one of jwks_uri, discovery: true or introspection_endpoint is required",
+		path + ":8: initial_access_tokens.issuers[1].jwks_uri: one of jwks_uri, jwks_file, discovery: true or introspection_endpoint is required",
 		path + ":9: ldap.urls: at least one ldap:// or ldaps:// URL is required",
 		path + ":9: ldap.base_dn: required",
 		path + ":11: ldap.ca_file: unreadable",

@@ -103,6 +103,10 @@ type InitialAccessTokens struct {
 type Issuer struct {
 	Issuer  string `yaml:"issuer"`
 	JWKSURI string `yaml:"jwks_uri"`
+	// JWKSFile is a JWK Set in a local file, read once at start: for an
+	// issuer that publishes no URL, such as the key pair of
+	// `dcrgate token keygen` in a trial. Its keys are never refetched.
+	JWKSFile string `yaml:"jwks_file"`
 	// Discovery reads jwks_uri from the issuer's metadata instead.
 	Discovery             bool          `yaml:"discovery"`
 	IntrospectionEndpoint string        `yaml:"introspection_endpoint"`

@@ -96,9 +96,17 @@ func read(path string, lookupEnv func(string) (string, bool)) reading {
 	var envProblems []Problem
 	envProblems, r.src.env = applyEnv(&r.cfg, lookupEnv)
 	r.problems = append(r.problems, envProblems...)
+	r.cfg.tidy()
 	r.problems = append(r.problems, r.cfg.resolveSecrets(r.src.env)...)
 	r.problems = r.src.placeAll(r.problems)
 	return r
+}
+
+// tidy forgives what people write without meaning anything by it: a
+// trailing "/" on external_url (as browsers show URLs), which would
+// otherwise double the slash in every registration_client_uri.
+func (c *Config) tidy() {
+	c.ExternalURL = strings.TrimRight(c.ExternalURL, "/")
 }
 
 // pathErrorText is err without the path, which the problem names already.

@@ -164,6 +164,24 @@ func TestLoadMergeKey(t *testing.T) {
 	}
 }
 
+// TestExternalURLTrailingSlash: a URL copied from a browser's address bar,
+// in the file or the environment, is the same URL without its slash.
+func TestExternalURLTrailingSlash(t *testing.T) {
+	path := writeFile(t, "dcrgate.yaml", "external_url: https://dcr.example.com/\n")
+	for name, vars := range map[string]map[string]string{
+		"file":        nil,
+		"environment": {"DCRGATE_EXTERNAL_URL": "https://dcr.example.com/gw/"},
+	} {
+		c, err := Load(path, env(vars))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if strings.HasSuffix(c.ExternalURL, "/") || !strings.HasPrefix(c.ExternalURL, "https://dcr.example.com") {
+			t.Errorf("%s: external_url = %q", name, c.ExternalURL)
+		}
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load("/nonexistent/dcrgate.yaml", env(nil))
 	wantErr(t, err, "/nonexistent/dcrgate.yaml", "no such file")

@@ -36,9 +36,15 @@ func TestValidateTokenIssuers(t *testing.T) {
 				Scopes: []string{"openid"}, Defaults: map[string]any{"grant_types": []any{"client_credentials"}}}}
 		}},
 		{name: "fail/no key source at all", edit: func(c *Config) { c.InitialAccessTokens.Issuers[0].JWKSURI = "" },
-			errors: []string{"issuers[0].jwks_uri: one of jwks_uri, discovery: true or introspection_endpoint is required"}},
+			errors: []string{"issuers[0].jwks_uri: one of jwks_uri, jwks_file, discovery: true or introspection_endpoint is required"}},
+		{name: "ok/jwks_file", edit: func(c *Config) {
+			is := &c.InitialAccessTokens.Issuers[0]
+			is.JWKSURI, is.JWKSFile = "", "trial-jwks.json"
+		}},
+		{name: "fail/jwks_uri and jwks_file", edit: func(c *Config) { c.InitialAccessTokens.Issuers[0].JWKSFile = "trial-jwks.json" },
+			errors: []string{"issuers[0].discovery: jwks_uri, jwks_file and discovery: true are exclusive"}},
 		{name: "fail/jwks_uri and discovery", edit: func(c *Config) { c.InitialAccessTokens.Issuers[0].Discovery = true },
-			errors: []string{"issuers[0].discovery: jwks_uri and discovery: true are exclusive"}},
+			errors: []string{"issuers[0].discovery: jwks_uri, jwks_file and discovery: true are exclusive"}},
 		{name: "fail/discovery over http", edit: func(c *Config) {
 			is := &c.InitialAccessTokens.Issuers[0]
 			is.Issuer, is.JWKSURI, is.Discovery = "http://as.example.com", "", true
@@ -55,7 +61,7 @@ func TestValidateTokenIssuers(t *testing.T) {
 		}, errors: []string{
 			"initial_access_tokens.max_registrations_per_token: must not be negative",
 			"issuers[0].introspection_endpoint: \"http://as.example.com/i\" must use https",
-			"issuers[0].require_at_jwt: needs jwks_uri or discovery",
+			"issuers[0].require_at_jwt: needs jwks_uri, jwks_file or discovery",
 			"issuers[0].algorithms[0]: \"HS256\" is not one of",
 			"issuers[0].required_scopes[0]: \"a b\" is not a scope token",
 			"issuers[0].jwks_max_age: must not be negative",

@@ -197,6 +197,17 @@ func (t InitialAccessTokens) checks() []check {
 	return checks
 }
 
+// countTrue counts the conditions that hold.
+func countTrue(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
+}
+
 // urlProblem checks one of the issuer's endpoints: https unless loopback,
 // or any http(s) URL when insecure_http is set.
 func (is Issuer) urlProblem(raw string) string {
@@ -214,18 +225,19 @@ func (is Issuer) urlProblem(raw string) string {
 
 // checks are the rules of one issuer; key is its YAML path.
 func (is Issuer) checks(key string) []check {
-	hasKeys := is.JWKSURI != "" || is.Discovery
+	keySources := countTrue(is.JWKSURI != "", is.JWKSFile != "", is.Discovery)
+	hasKeys := keySources > 0
 	checks := []check{
 		problem(key+".issuer", absoluteURLProblem(is.Issuer)),
 		{!hasKeys && is.IntrospectionEndpoint == "", key + ".jwks_uri",
-			"one of jwks_uri, discovery: true or introspection_endpoint is required"},
-		{is.JWKSURI != "" && is.Discovery, key + ".discovery", "jwks_uri and discovery: true are exclusive"},
+			"one of jwks_uri, jwks_file, discovery: true or introspection_endpoint is required"},
+		{keySources > 1, key + ".discovery", "jwks_uri, jwks_file and discovery: true are exclusive"},
 		problem(key+".jwks_uri", is.urlProblem(is.JWKSURI)),
 		problem(key+".introspection_endpoint", is.urlProblem(is.IntrospectionEndpoint)),
 		{is.ClockSkew < 0 || is.ClockSkew > maxClockSkew, key + ".clock_skew",
 			fmt.Sprintf("%s is outside 0s..%s", is.ClockSkew, maxClockSkew)},
 		{slices.Contains(is.Audience, ""), key + ".audience", "must not contain an empty value"},
-		{is.RequireATJWT && !hasKeys, key + ".require_at_jwt", "needs jwks_uri or discovery: introspected tokens have no JOSE header"},
+		{is.RequireATJWT && !hasKeys, key + ".require_at_jwt", "needs jwks_uri, jwks_file or discovery: introspected tokens have no JOSE header"},
 		{is.JWKSMaxAge < 0, key + ".jwks_max_age", "must not be negative"},
 	}
 	if is.Discovery {

@@ -113,7 +113,7 @@ func TestValidate(t *testing.T) {
 				Issuer{Issuer: "", JWKSURI: "/jwks"})
 		}, errors: []string{
 			`initial_access_tokens.issuers[1].issuer: "as.example.com" is not an absolute URL`,
-			"initial_access_tokens.issuers[1].jwks_uri: one of jwks_uri, discovery: true or introspection_endpoint is required",
+			"initial_access_tokens.issuers[1].jwks_uri: one of jwks_uri, jwks_file, discovery: true or introspection_endpoint is required",
 			"initial_access_tokens.issuers[1].clock_skew: 6m0s is outside 0s..5m0s",
 			"initial_access_tokens.issuers[1].audience: must not contain an empty value",
 			`initial_access_tokens.issuers[2].issuer: "https://as.example.com" is listed twice`,

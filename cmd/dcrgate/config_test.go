@@ -53,6 +53,7 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeTestFile(t, filepath.Join(dir, "jwks.json"), string(set))
 	return fixture{dir: dir, jwks: string(set)}
 }
 

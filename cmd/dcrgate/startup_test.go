@@ -9,7 +9,7 @@ import (
 )
 
 // servable uses everything serve loads at start: TLS files, a
-// private_key_jwt key, an inline JWKS, a CEL policy, a bind password file
+// private_key_jwt key, a jwks_file, an inline JWKS, a CEL policy, a bind password file
 // and an audit file. Its directory and issuers are closed loopback ports:
 // serve starts without them.
 const servable = `external_url: https://dcr.example.com
@@ -28,6 +28,8 @@ initial_access_tokens:
         auth_method: private_key_jwt
         client_id: dcrgate
         private_key_file: DIR/key.pem
+    - issuer: https://trial.dcrgate.invalid
+      jwks_file: DIR/jwks.json
 software_statements:
   trusted_issuers:
     - issuer: https://software.example.com
@@ -66,6 +68,8 @@ func TestCheckAgreesWithServe(t *testing.T) {
 		{name: "fail/ca_file without a certificate", old: "DIR/ca.pem", new: "DIR/bind-password", key: "ldap.ca_file"},
 		{name: "fail/missing client key", old: "DIR/client-key.pem", new: "DIR/nope.pem", key: "ldap.client_key_file"},
 		{name: "fail/client key of another certificate", old: "DIR/client-key.pem", new: "DIR/key.pem", key: "ldap.client_cert_file"},
+		{name: "fail/missing jwks_file", old: "DIR/jwks.json", new: "DIR/nope.json", key: "issuers[2].jwks_file"},
+		{name: "fail/jwks_file not a JWK Set", old: "DIR/jwks.json", new: "DIR/key.pem", key: "issuers[2].jwks_file"},
 		{name: "fail/inline JWKS", old: "'JWKS'", new: "'{\"keys\": 1}'", key: "trusted_issuers[0].jwks"},
 		{name: "fail/missing bind password file", old: "DIR/bind-password", new: "DIR/nope", key: "ldap.bind_password_file"},
 		{name: "fail/bad CEL", old: `"http://localhost"))'`, new: `"http://localhost")'`, key: "policies[0]"},

@@ -256,6 +256,13 @@ func (tb *tokenBuilder) keyValidator(is config.Issuer) (iat.Validator, error) {
 	cfg := iat.JWKSConfig{Issuer: is.Issuer, JWKSURI: is.JWKSURI, Audience: is.Audience, Algorithms: is.Algorithms,
 		ClockSkew: is.ClockSkew, RequireATJWT: is.RequireATJWT, ScopeClaim: is.ScopeClaim, MaxKeyAge: is.JWKSMaxAge, Metrics: tb.sink}
 	switch {
+	case is.JWKSFile != "":
+		keys, err := jwksFromFile(is.JWKSFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.JWKS = keys
+		fallthrough
 	case is.JWKSURI != "":
 		v, err := iat.NewJWKSValidator(tb.ctx, cfg, tb.logger)
 		if err != nil {
@@ -272,6 +279,23 @@ func (tb *tokenBuilder) keyValidator(is config.Issuer) (iat.Validator, error) {
 		return v, nil
 	}
 	return nil, nil
+}
+
+// jwksFromFile reads an issuer's jwks_file: a JWK Set with at least one
+// public key, read once (a trial's keys do not rotate).
+func jwksFromFile(path string) (jwk.Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, keyError{"jwks_file", err}
+	}
+	keys, err := jwk.Parse(data)
+	if err != nil {
+		return nil, keyError{"jwks_file", fmt.Errorf("%s: not a JWK Set: %w", path, err)}
+	}
+	if keys.Len() == 0 {
+		return nil, keyError{"jwks_file", fmt.Errorf("%s holds no keys", path)}
+	}
+	return keys, nil
 }
 
 func (tb *tokenBuilder) introspector(is config.Issuer) (*iat.IntrospectionValidator, error) {
