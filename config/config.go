@@ -26,8 +26,11 @@ type Config struct {
 	// Reaper removes expired and idle clients and credentials past their
 	// time, periodically while serving; `dcrgate clients reap` does the
 	// same once.
-	Reaper  Reaper  `yaml:"reaper"`
-	Metrics Metrics `yaml:"metrics"`
+	Reaper Reaper `yaml:"reaper"`
+	// RateLimits bound how often one caller may register or manage.
+	RateLimits RateLimits `yaml:"rate_limits"`
+	CORS       CORS       `yaml:"cors"`
+	Metrics    Metrics    `yaml:"metrics"`
 	// Audit is where the audit events go.
 	Audit Audit `yaml:"audit"`
 	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
@@ -63,6 +66,55 @@ type Registration struct {
 	// ClientSecretLifetime: client_secret_expires_at; the next read or
 	// update after it issues a new secret; 0 = never.
 	ClientSecretLifetime time.Duration `yaml:"client_secret_lifetime"`
+	// Anonymous admits registrations without an initial access token, in
+	// a narrow profile, while tokened callers keep theirs.
+	Anonymous AnonymousRegistration `yaml:"anonymous"`
+}
+
+// AnonymousRegistration is the profile of registrations that carry no
+// initial access token, for MCP clients and other native apps that
+// register themselves on every login: public clients only
+// (token_endpoint_auth_method none), the authorization code grant,
+// loopback or private-use-scheme redirect URIs (RFC 8252) or https on
+// WebRedirectHosts, judged by the policies marked anonymous, at the
+// rate_limits.anonymous_per_ip rate.
+type AnonymousRegistration struct {
+	Enabled bool `yaml:"enabled"`
+	// ClientLifetime is how long such a client lives unless renewed by a
+	// read or update through RFC 7592; 0 = registration.client_lifetime.
+	ClientLifetime time.Duration `yaml:"client_lifetime"`
+	// WebRedirectHosts are the hosts (browser-based MCP hosts, say) on
+	// which its clients may also have https redirect URIs.
+	WebRedirectHosts []string `yaml:"web_redirect_hosts"`
+}
+
+// RateLimits are token buckets per caller address (through the trusted
+// proxies) and per token owner; beyond them a caller gets 429 with
+// Retry-After. They are counted per replica.
+type RateLimits struct {
+	// RegistrationPerIP: registrations with an initial access token.
+	RegistrationPerIP RateLimit `yaml:"registration_per_ip"`
+	// AnonymousPerIP: registrations without one (registration.anonymous).
+	AnonymousPerIP RateLimit `yaml:"anonymous_per_ip"`
+	// RegistrationPerOwner: registrations by one token owner (issuer and
+	// subject), from any address.
+	RegistrationPerOwner RateLimit `yaml:"registration_per_owner"`
+	// ManagementPerIP: RFC 7592 reads, updates and deletes.
+	ManagementPerIP RateLimit `yaml:"management_per_ip"`
+}
+
+// RateLimit is a sustained rate and a burst; per_minute 0 = no limit.
+type RateLimit struct {
+	PerMinute int `yaml:"per_minute"`
+	Burst     int `yaml:"burst"`
+}
+
+// CORS opens the registration and management endpoints to web pages.
+type CORS struct {
+	// AllowedOrigins are the origins (https://host[:port], or a wildcard
+	// such as https://*.example.com) whose pages may call the API; none
+	// by default.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // ExtendedProperty is one configured extension metadata field.
@@ -263,4 +315,7 @@ type Policy struct {
 	// token comes from one of Issuers and carries one of Scopes.
 	Issuers []string `yaml:"issuers"`
 	Scopes  []string `yaml:"scopes"`
+	// Anonymous makes the policy judge the registrations without an
+	// initial access token (registration.anonymous), and only those.
+	Anonymous bool `yaml:"anonymous"`
 }

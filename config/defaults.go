@@ -20,6 +20,9 @@ const (
 	// MaxRotationGracePeriod caps it: a replaced credential is not a second
 	// credential.
 	MaxRotationGracePeriod = 24 * time.Hour
+	// DefaultAnonymousClientLifetime is short: a client nobody vouched
+	// for, unused for a week, is removed (its host registers again).
+	DefaultAnonymousClientLifetime = 7 * 24 * time.Hour
 )
 
 // Default returns the configuration used before the file and the environment
@@ -37,7 +40,9 @@ func Default() Config {
 			MaxBodyBytes:              64 << 10,
 			MaxRedirectURIs:           20,
 			MaxValueLength:            2048,
+			Anonymous:                 AnonymousRegistration{ClientLifetime: DefaultAnonymousClientLifetime},
 		},
+		RateLimits: RateLimits{AnonymousPerIP: RateLimit{PerMinute: 10, Burst: 5}},
 		Management: Management{
 			RotateClientSecret:            true,
 			RotateRegistrationAccessToken: true,

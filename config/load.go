@@ -104,9 +104,13 @@ func read(path string, lookupEnv func(string) (string, bool)) reading {
 
 // tidy forgives what people write without meaning anything by it: a
 // trailing "/" on external_url (as browsers show URLs), which would
-// otherwise double the slash in every registration_client_uri.
+// otherwise double the slash in every registration_client_uri, and
+// capitals in host names, which DNS ignores.
 func (c *Config) tidy() {
 	c.ExternalURL = strings.TrimRight(c.ExternalURL, "/")
+	for i, h := range c.Registration.Anonymous.WebRedirectHosts {
+		c.Registration.Anonymous.WebRedirectHosts[i] = strings.ToLower(h)
+	}
 }
 
 // pathErrorText is err without the path, which the problem names already.

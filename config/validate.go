@@ -92,6 +92,8 @@ func (c Config) checks() []check {
 	checks = append(checks, c.Management.checks()...)
 	checks = append(checks, c.Reaper.checks()...)
 	checks = append(checks, proxyChecks(c.TrustedProxies)...)
+	checks = append(checks, c.RateLimits.checks()...)
+	checks = append(checks, originChecks(c.CORS.AllowedOrigins)...)
 	checks = append(checks, c.InitialAccessTokens.checks()...)
 	return append(checks, c.SoftwareStatements.checks(c.metadataOptions())...)
 }
@@ -123,7 +125,67 @@ func (r Registration) checks(issuers int) []check {
 		{r.ClientSecretLifetime < 0, "registration.client_secret_lifetime", "must not be negative"},
 	}
 	checks = append(checks, scopeChecks("registration.required_scopes", r.RequiredScopes)...)
+	checks = append(checks, r.Anonymous.checks(r.RequireInitialAccessToken)...)
 	return append(checks, extendedMetadataChecks(r.ExtendedMetadata)...)
+}
+
+// checks: the profile narrows what a request without a token may do, so
+// it means nothing when no token is required of anyone.
+func (a AnonymousRegistration) checks(tokenRequired bool) []check {
+	const key = "registration.anonymous"
+	checks := []check{
+		{a.Enabled && !tokenRequired, key + ".enabled",
+			"needs registration.require_initial_access_token: true (with it off, every registration is already open, unprofiled)"},
+		{a.ClientLifetime < 0, key + ".client_lifetime", "must not be negative"},
+	}
+	for i, h := range a.WebRedirectHosts {
+		checks = append(checks, problem(fmt.Sprintf("%s.web_redirect_hosts[%d]", key, i), hostProblem(h)))
+	}
+	return checks
+}
+
+// hostProblem: a bare, lower-case DNS name, as client.RedirectHost
+// returns the host of an https redirect URI.
+func hostProblem(h string) string {
+	switch {
+	case h == "" || strings.ContainsAny(h, "/:@?# \t*"):
+		return fmt.Sprintf("%q must be a host name (no scheme, port, path or wildcard)", h)
+	case h != strings.ToLower(h):
+		return fmt.Sprintf("%q must be lower case", h)
+	}
+	return ""
+}
+
+// checks: rates and bursts are counts.
+func (r RateLimits) checks() []check {
+	var checks []check
+	for _, l := range []struct {
+		name string
+		RateLimit
+	}{
+		{"registration_per_ip", r.RegistrationPerIP}, {"anonymous_per_ip", r.AnonymousPerIP},
+		{"registration_per_owner", r.RegistrationPerOwner}, {"management_per_ip", r.ManagementPerIP},
+	} {
+		key := "rate_limits." + l.name
+		checks = append(checks,
+			check{l.PerMinute < 0, key + ".per_minute", "must not be negative"},
+			check{l.Burst < 0, key + ".burst", "must not be negative"})
+	}
+	return checks
+}
+
+// originChecks: an origin is a scheme and a host (RFC 6454), which the
+// browser sends without a path; rs/cors allows one "*" in the host.
+func originChecks(origins []string) []check {
+	var checks []check
+	for i, o := range origins {
+		scheme, host, ok := strings.Cut(o, "://")
+		bad := o != "*" && (!ok || (scheme != "https" && scheme != "http") || host == "" ||
+			strings.ContainsAny(host, "/?# ") || strings.Count(o, "*") > 1)
+		checks = append(checks, check{bad, fmt.Sprintf("cors.allowed_origins[%d]", i),
+			fmt.Sprintf("%q must be an origin like https://app.example.com (no path), a wildcard like https://*.example.com, or *", o)})
+	}
+	return checks
 }
 
 // extendedMetadataChecks: names become JSON member names, and '#' is

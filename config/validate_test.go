@@ -81,6 +81,29 @@ func TestValidate(t *testing.T) {
 		{name: "fail/external_url query", edit: func(c *Config) { c.ExternalURL = "https://dcr.example.com?x=1" }, errors: []string{"external_url:", "query or fragment"}},
 		{name: "fail/external_url fragment", edit: func(c *Config) { c.ExternalURL = "https://dcr.example.com#x" }, errors: []string{"external_url:", "query or fragment"}},
 		{name: "fail/external_url trailing slash", edit: func(c *Config) { c.ExternalURL = "https://dcr.example.com/" }, errors: []string{"external_url:", "must not end with '/'"}},
+		{name: "ok/anonymous profile, rate limits, CORS", edit: func(c *Config) {
+			c.Registration.Anonymous = AnonymousRegistration{Enabled: true, ClientLifetime: time.Hour, WebRedirectHosts: []string{"app.example.com"}}
+			c.RateLimits.RegistrationPerOwner = RateLimit{PerMinute: 60, Burst: 20}
+			c.CORS.AllowedOrigins = []string{"https://app.example.com", "https://*.example.com", "http://localhost:3000", "*"}
+		}},
+		{name: "fail/anonymous profile when no token is required", edit: func(c *Config) {
+			c.Registration.Anonymous.Enabled, c.Registration.RequireInitialAccessToken = true, false
+		}, errors: []string{"registration.anonymous.enabled: needs registration.require_initial_access_token: true"}},
+		{name: "fail/anonymous profile values", edit: func(c *Config) {
+			c.Registration.Anonymous = AnonymousRegistration{Enabled: true, ClientLifetime: -time.Hour,
+				WebRedirectHosts: []string{"https://app.example.com", "App.example.com", "*.example.com", ""}}
+		}, errors: []string{
+			"registration.anonymous.client_lifetime: must not be negative",
+			`registration.anonymous.web_redirect_hosts[0]: "https://app.example.com" must be a host name`,
+			`registration.anonymous.web_redirect_hosts[1]: "App.example.com" must be lower case`,
+			"registration.anonymous.web_redirect_hosts[2]:", "registration.anonymous.web_redirect_hosts[3]:",
+		}},
+		{name: "fail/negative rate limits", edit: func(c *Config) {
+			c.RateLimits.ManagementPerIP = RateLimit{PerMinute: -1, Burst: -2}
+		}, errors: []string{"rate_limits.management_per_ip.per_minute: must not be negative", "rate_limits.management_per_ip.burst: must not be negative"}},
+		{name: "fail/CORS origins", edit: func(c *Config) {
+			c.CORS.AllowedOrigins = []string{"app.example.com", "https://app.example.com/", "ftp://x", "https://*.*.example.com"}
+		}, errors: []string{"cors.allowed_origins[0]:", "cors.allowed_origins[1]:", "cors.allowed_origins[2]:", "cors.allowed_origins[3]:"}},
 		{name: "fail/path without leading slash", edit: func(c *Config) { c.Registration.Path = "as/clients" }, errors: []string{"registration.path:", "must start with '/'"}},
 		{name: "fail/path trailing slash", edit: func(c *Config) { c.Registration.Path = "/as/clients/" }, errors: []string{"registration.path:", "must not end with '/'"}},
 		{name: "fail/path with query", edit: func(c *Config) { c.Registration.Path = "/as?x" }, errors: []string{"registration.path:", "plain path"}},

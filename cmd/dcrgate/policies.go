@@ -16,7 +16,7 @@ func buildPolicies(cfg []config.Policy, st store.Store) (policies.Chain, error) 
 	for _, p := range cfg {
 		specs = append(specs, policies.Spec{Name: p.Name, Kind: p.Kind, Values: p.Values, Max: p.Max,
 			Expression: p.Expression, Message: p.Message, Error: p.Error, Issuers: p.Issuers, Scopes: p.Scopes,
-			Metadata: p.Metadata})
+			Metadata: p.Metadata, Anonymous: p.Anonymous})
 	}
 	return policies.Build(specs, policies.WithOwnerCounter(ownerCounter(st)))
 }

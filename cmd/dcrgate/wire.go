@@ -25,6 +25,7 @@ import (
 	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/metrics"
+	"github.com/dcrgate/dcrgate/ratelimit"
 	"github.com/dcrgate/dcrgate/registration"
 	"github.com/dcrgate/dcrgate/store"
 )
@@ -72,12 +73,14 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 	svc := registration.New(st, tokens, hasher, opts, registration.WithLogger(logger), registration.WithPolicy(chain),
 		registration.WithAudit(recorder))
 	engine := api.NewRouter(api.Config{
-		Path:                cfg.Registration.Path,
-		RegistrationEnabled: cfg.Registration.Enabled,
-		ManagementEnabled:   cfg.Management.Enabled,
-		MaxBodyBytes:        cfg.Registration.MaxBodyBytes,
-		Realm:               realm,
-		TrustedProxies:      cfg.TrustedProxies,
+		Path:                  cfg.Registration.Path,
+		RegistrationEnabled:   cfg.Registration.Enabled,
+		ManagementEnabled:     cfg.Management.Enabled,
+		MaxBodyBytes:          cfg.Registration.MaxBodyBytes,
+		Realm:                 realm,
+		TrustedProxies:        cfg.TrustedProxies,
+		AllowedOrigins:        cfg.CORS.AllowedOrigins,
+		AnonymousRegistration: cfg.Registration.Anonymous.Enabled,
 	}, svc, metrics.New(reg), logger)
 	ver, revision := buildVersion()
 	metrics.NewBuildInfo(reg, ver, revision)
@@ -122,7 +125,19 @@ func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Option
 		RequestTimeout:       cfg.LDAP.Timeout,
 		ClientLifetime:       cfg.Registration.ClientLifetime,
 		ClientSecretLifetime: cfg.Registration.ClientSecretLifetime,
+		Anonymous: registration.Anonymous{Enabled: cfg.Registration.Anonymous.Enabled,
+			ClientLifetime: cfg.Registration.Anonymous.ClientLifetime, WebRedirectHosts: cfg.Registration.Anonymous.WebRedirectHosts},
+		RateLimits: rateLimits(cfg.RateLimits),
 	}, nil
+}
+
+// rateLimits maps the configured limits onto the registration use cases'.
+func rateLimits(r config.RateLimits) registration.RateLimits {
+	limit := func(l config.RateLimit) ratelimit.Limit {
+		return ratelimit.Limit{PerMinute: float64(l.PerMinute), Burst: l.Burst}
+	}
+	return registration.RateLimits{RegistrationPerIP: limit(r.RegistrationPerIP), AnonymousPerIP: limit(r.AnonymousPerIP),
+		RegistrationPerOwner: limit(r.RegistrationPerOwner), ManagementPerIP: limit(r.ManagementPerIP)}
 }
 
 // issuerScopes are the per-issuer overrides of registration.required_scopes.
