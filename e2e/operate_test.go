@@ -35,15 +35,21 @@ func TestServeStartsBeforeTheDirectory(t *testing.T) {
 	if err := gw.health(); err == nil {
 		t.Fatal("dcrgate health said ready without a directory")
 	}
+	started := time.Now()
+	if err := exec.Command(binary, "health", "--wait", "1s", "--url", gw.telemetry+"/readyz").Run(); err == nil {
+		t.Fatal("dcrgate health --wait said ready without a directory")
+	}
+	if waited := time.Since(started); waited < time.Second {
+		t.Fatalf("dcrgate health --wait 1s gave up after %s", waited)
+	}
 	down := call(t, "POST", gw.endpoint, iat, body)
 	wantStatus(t, "register before the directory", down, 503)
 
 	if err := srv.Restart(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	gw.waitFor(t, "/readyz", 40*time.Second)
-	if err := gw.health(); err != nil {
-		t.Fatalf("dcrgate health once ready: %v", err)
+	if out, err := exec.Command(binary, "health", "--wait", "40s", "--url", gw.telemetry+"/readyz").CombinedOutput(); err != nil {
+		t.Fatalf("dcrgate health --wait once the directory is back: %v\n%s", err, out)
 	}
 	wantStatus(t, "register once the directory is up", call(t, "POST", gw.endpoint, iat, body), 201)
 	if !strings.Contains(gw.logs.String(), "ldap directory unreachable at start") ||

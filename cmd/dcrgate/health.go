@@ -22,12 +22,14 @@ const healthTimeout = 3 * time.Second
 func newHealthCommand() *cobra.Command {
 	var path, target string
 	var live bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "health",
 		Short: "Check that a running dcrgate is ready (exit 0) or only alive (--live), for container health checks",
 		Long: `health asks the telemetry listener of a running dcrgate (metrics.listen of the
 configuration, on this host) for /readyz — the directory answers — or, with
---live, /healthz — the process runs — and exits 0 only on 200.`,
+--live, /healthz — the process runs — and exits 0 only on 200. --wait keeps
+asking until then, for scripts that start serve and go on once it is ready.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if target == "" {
@@ -37,7 +39,7 @@ configuration, on this host) for /readyz — the directory answers — or, with
 				}
 				target = telemetryURL(cfg.Metrics.Listen, live)
 			}
-			if err := check(cmd.Context(), target); err != nil {
+			if err := checkUntil(cmd.Context(), target, wait); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok")
@@ -47,6 +49,7 @@ configuration, on this host) for /readyz — the directory answers — or, with
 	cmd.Flags().StringVarP(&path, "config", "c", "dcrgate.yaml", "configuration file, for metrics.listen")
 	cmd.Flags().StringVar(&target, "url", "", "the URL to check instead (e.g. http://127.0.0.1:9090/readyz)")
 	cmd.Flags().BoolVar(&live, "live", false, "check that the process runs (/healthz) rather than that it is ready")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "keep checking this long until the answer is 200 (e.g. 30s); 0 = check once")
 	return cmd
 }
 
@@ -66,6 +69,23 @@ func telemetryURL(listen string, live bool) string {
 		endpoint = "/healthz"
 	}
 	return "http://" + net.JoinHostPort(host, port) + endpoint
+}
+
+// checkUntil checks target until it answers 200 or wait has passed, every
+// quarter second; the error is the last check's.
+func checkUntil(ctx context.Context, target string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := check(ctx, target)
+		if err == nil || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // check GETs target and wants 200.
