@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -246,6 +247,9 @@ func (tb *tokenBuilder) add(is config.Issuer) error {
 	if is.InsecureHTTP {
 		tb.logger.Warn("INSECURE: plain-http URLs allowed for this issuer; its keys and introspection answers are not protected in transit", "issuer", is.Issuer)
 	}
+	if isTrialIssuer(is.Issuer) {
+		tb.logger.Warn("TRIAL: initial access tokens of a .invalid issuer (dcrgate token keygen) are trusted; whoever holds its key file may register clients. Not for production", "issuer", is.Issuer)
+	}
 	keys, err := tb.keyValidator(is)
 	if err != nil {
 		return err
@@ -294,6 +298,13 @@ func (tb *tokenBuilder) keyValidator(is config.Issuer) (iat.Validator, error) {
 		return v, nil
 	}
 	return nil, nil
+}
+
+// isTrialIssuer: the issuers of `dcrgate token keygen` are in the .invalid
+// top-level domain (RFC 2606), which no real authorization server has.
+func isTrialIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	return err == nil && strings.HasSuffix(strings.ToLower(u.Hostname()), ".invalid")
 }
 
 // jwksFromFile reads an issuer's jwks_file: a JWK Set with at least one
