@@ -37,7 +37,7 @@ func (s *Service) authorizeRegistration(ctx context.Context, bearer string) (*ia
 		return nil, oauth.ErrTemporarilyUnavailable.WithDescription("the token issuer cannot be reached").WithCause(err)
 	case err != nil:
 		s.logger.InfoContext(ctx, "initial access token rejected", "reason", err)
-		return nil, oauth.ErrInvalidToken.WithDescription("the initial access token is invalid or expired").WithCause(err)
+		return nil, oauth.ErrInvalidToken.WithDescription("the initial access token is invalid or expired (the gateway's log gives the reason to its operators)").WithCause(err)
 	}
 	if required := s.requiredScopes(p.Issuer); !p.HasAnyScope(required) {
 		return nil, oauth.ErrInsufficientScope.WithDescription("the initial access token needs one of the scopes: %s", strings.Join(required, ", "))
