@@ -17,7 +17,7 @@ import (
 // that `config check` passes exactly when serve would start (short of the
 // network, which --probe tries) and serve refuses, before it connects to
 // anything, with the same list.
-var startupRules = []config.Rule{ldapTLSProblems, jwksFileProblems, introspectionProblems, statementProblems, policyProblems, auditProblems}
+var startupRules = []config.Rule{ldapTLSProblems, issuerProblems, statementProblems, policyProblems, auditProblems}
 
 // keyError is a start-up failure caused by one configuration key, named
 // relative to its section (the "jwks" of a software statement issuer), so
@@ -71,30 +71,21 @@ func clientCertKey(err error, keyFile string) string {
 	return "ldap.client_cert_file"
 }
 
-// introspectionProblems loads each introspecting issuer's client
-// credentials (the private_key_jwt key) as serve does.
-func introspectionProblems(c config.Config) []config.Problem {
+// issuerProblems loads what each token issuer needs from files as serve
+// does: its jwks_file, and its introspection client's private_key_jwt key.
+func issuerProblems(c config.Config) []config.Problem {
 	var out []config.Problem
 	for i, is := range c.InitialAccessTokens.Issuers {
-		if is.IntrospectionEndpoint == "" {
-			continue
+		section := fmt.Sprintf("initial_access_tokens.issuers[%d]", i)
+		if is.JWKSFile != "" {
+			if _, err := jwksFromFile(is.JWKSFile); err != nil {
+				out = append(out, problemIn(section, err))
+			}
 		}
-		if _, err := introspectionAuth(is.Introspection); err != nil {
-			out = append(out, problemIn(fmt.Sprintf("initial_access_tokens.issuers[%d]", i), err))
-		}
-	}
-	return out
-}
-
-// jwksFileProblems reads each issuer's jwks_file as serve does.
-func jwksFileProblems(c config.Config) []config.Problem {
-	var out []config.Problem
-	for i, is := range c.InitialAccessTokens.Issuers {
-		if is.JWKSFile == "" {
-			continue
-		}
-		if _, err := jwksFromFile(is.JWKSFile); err != nil {
-			out = append(out, problemIn(fmt.Sprintf("initial_access_tokens.issuers[%d]", i), err))
+		if is.IntrospectionEndpoint != "" {
+			if _, err := introspectionAuth(is.Introspection); err != nil {
+				out = append(out, problemIn(section, err))
+			}
 		}
 	}
 	return out
