@@ -27,10 +27,18 @@ var (
 	ErrInvalidRecord = errors.New("ldapstore: record does not fit the directory schema")
 )
 
-// validID is the one definition of a client ID's shape (no characters with
-// a meaning in DNs or filters), checked before any ID reaches a DN so that
-// nothing a caller sends is parsed as LDAP syntax.
-var validID = credentials.ValidClientID
+// AcceptsID reports whether this directory's layout can name a client with
+// id: on AD, only IDs dcrgate issues (see layout.validID).
+func (s *Store) AcceptsID(id string) bool { return s.layout.validID(id) }
+
+// validID is the one definition of a client ID's shape in this layout,
+// checked before any ID reaches a DN: one dcrgate issued, or a metadata
+// document's URL where the RDN is dcrClientId (an IA5 string of up to 255
+// characters; AD's cn holds 64). Every ID is escaped in DNs and filters
+// all the same, so nothing a caller sends is parsed as LDAP syntax.
+func (l layout) validID(id string) bool {
+	return credentials.ValidClientID(id) || (l.rdn == schema.AttrClientID && client.IsMetadataDocumentID(id))
+}
 
 // timeLayout is GeneralizedTime in UTC to the second (RFC 4517 §3.3.13).
 const timeLayout = "20060102150405Z"

@@ -181,7 +181,7 @@ func (s *Store) SecretScheme() string { return s.cfg.SecretScheme }
 // Create implements store.Store: one Add, whose entryAlreadyExists (68) is
 // the collision signal.
 func (s *Store) Create(ctx context.Context, r client.Record) error {
-	if !validID(r.ID) {
+	if !s.layout.validID(r.ID) {
 		return ErrInvalidID
 	}
 	r.Revision = 1
@@ -270,7 +270,7 @@ var entryAttrNames = slices.Concat(decodedAttrs, searchableCopies)
 // are the attributes to fetch: decodedAttrs to decode the record, or
 // entryAttrNames to know the whole entry.
 func (s *Store) read(ctx context.Context, id string, names []string) (client.Record, attrs, error) {
-	if !validID(id) {
+	if !s.layout.validID(id) {
 		return client.Record{}, nil, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
 	req := ldap.NewSearchRequest(s.dn(id), ldap.ScopeBaseObject, ldap.NeverDerefAliases,
@@ -615,7 +615,7 @@ func (s *Store) DeleteIfManageable(ctx context.Context, id, tokenHash string, no
 	if tokenHash == "" {
 		return client.Owner{}, errMismatch
 	}
-	if !validID(id) {
+	if !s.layout.validID(id) {
 		return client.Owner{}, fmt.Errorf("%w: %w", store.ErrNotFound, ErrInvalidID)
 	}
 	var owner client.Owner
@@ -707,7 +707,7 @@ func (s *Store) goneAfterLoss(ctx context.Context, id string, err error) bool {
 // directory does not verify the entry on bind (AD) the stored hashes are
 // compared instead, as the AS does there.
 func (s *Store) VerifySecret(ctx context.Context, id, secret string) (bool, error) {
-	if !validID(id) || secret == "" {
+	if !s.layout.validID(id) || secret == "" {
 		return false, nil
 	}
 	if !s.layout.bindVerifies {

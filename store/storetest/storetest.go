@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CreateTwice", testCreateTwice},
 		{"GetMissing", testGetMissing},
 		{"GetInvalidID", testGetInvalidID},
+		{"MetadataDocumentID", testMetadataDocumentID},
 		{"Update", testUpdate},
 		{"UpdateClearsFields", testUpdateClearsFields},
 		{"UpdateMissing", testUpdateMissing},
@@ -164,6 +165,43 @@ func testGetInvalidID(t *testing.T, s store.Store) {
 	for _, id := range []string{"", "*", "victim)(objectClass=*", "victim,ou=x", `a\2a`, "x\x00y"} {
 		_, err := s.Get(ctx(t), id)
 		wantErr(t, fmt.Sprintf("Get(%q)", id), err, store.ErrNotFound)
+	}
+}
+
+// testMetadataDocumentID stores a client whose ID is its metadata
+// document's URL, with characters that mean something in DNs and filters,
+// and finds it only by that exact ID, never by a lookalike. A backend
+// whose directory cannot name such an entry (AD's cn holds 64 characters)
+// says so with AcceptsID and must refuse it whole.
+func testMetadataDocumentID(t *testing.T, s store.Store) {
+	id := "https://app.example.com/c;x=1,y=(2)+*?q=a&b"
+	r := NewRecord(id)
+	r.Secrets, r.RegistrationTokenHash, r.Metadata.TokenEndpointAuthMethod = nil, "", "none"
+	if a, ok := s.(interface{ AcceptsID(string) bool }); ok && !a.AcceptsID(id) {
+		if err := s.Create(ctx(t), r); err == nil {
+			t.Fatal("Create of an ID the backend does not accept succeeded")
+		}
+		_, err := s.Get(ctx(t), id)
+		wantErr(t, "Get", err, store.ErrNotFound)
+		return
+	}
+	mustCreate(t, s, r)
+	got, err := s.Get(ctx(t), id)
+	if err != nil || got.ID != id {
+		t.Fatalf("Get(%q) = %q, %v", id, got.ID, err)
+	}
+	for _, other := range []string{"https://app.example.com/c;x=1,y=(2)+*?q=a", "https://app.example.com/c*", "HTTPS://app.example.com/c;x=1,y=(2)+*?q=a&b"} {
+		_, err := s.Get(ctx(t), other)
+		wantErr(t, fmt.Sprintf("Get(%q)", other), err, store.ErrNotFound)
+	}
+	if _, err := s.Update(ctx(t), id, func(old client.Record) (client.Record, error) {
+		old.Metadata.ClientName = "Refreshed"
+		return old, nil
+	}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if err := s.Delete(ctx(t), id, func(client.Record) error { return nil }); err != nil {
+		t.Fatalf("Delete: %v", err)
 	}
 }
 
