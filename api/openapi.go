@@ -27,7 +27,8 @@ const DocumentedPath = "/as/clients.oauth2"
 var openAPIDocument []byte
 
 // OpenAPIDocument returns the committed document, as written for
-// DocumentedPath with management enabled; tests validate traffic against it.
+// DocumentedPath with management and metadata documents enabled; tests
+// validate traffic against it.
 func OpenAPIDocument() []byte { return bytes.Clone(openAPIDocument) }
 
 // serveOpenAPI answers GET /openapi.json with the document of what this
@@ -44,12 +45,12 @@ func serveOpenAPI(cfg Config) gin.HandlerFunc {
 }
 
 // openAPIFor returns the document with the paths cfg serves: the
-// registration path moved to cfg.Path, and the client paths left out when
-// management is off, so that a client reading it never calls a path that
-// answers 404. The committed document is returned as is when it already
+// registration path moved to cfg.Path, the client paths left out when
+// management is off and the metadata document path when that is, so that
+// a client reading it never calls a path that answers 404. The committed document is returned as is when it already
 // says the truth.
 func openAPIFor(cfg Config) ([]byte, error) {
-	if cfg.Path == DocumentedPath && cfg.ManagementEnabled && !cfg.AnonymousRegistration {
+	if cfg.Path == DocumentedPath && cfg.ManagementEnabled && cfg.MetadataDocuments && !cfg.AnonymousRegistration {
 		return openAPIDocument, nil
 	}
 	var doc map[string]json.RawMessage
@@ -70,6 +71,10 @@ func openAPIFor(cfg Config) ([]byte, error) {
 		case rest == "" && cfg.AnonymousRegistration:
 			if served[cfg.Path], err = tokenOptional(item); err != nil {
 				return nil, err
+			}
+		case rest == MetadataDocumentPath:
+			if cfg.MetadataDocuments {
+				served[cfg.Path+rest] = item
 			}
 		case rest == "" || cfg.ManagementEnabled:
 			served[cfg.Path+rest] = item

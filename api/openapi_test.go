@@ -136,6 +136,10 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		{"ok/delete not allowed", func(s *setup) { s.opts.Management.AllowClientDelete = false }},
 		{"ok/another registration path", func(s *setup) { s.api.Path = "/oauth/register" }},
 		{"ok/another path, management off", func(s *setup) { s.api.Path = "/r"; s.api.ManagementEnabled = false }},
+		{"ok/metadata documents", func(s *setup) { s.api.MetadataDocuments = true }},
+		{"ok/metadata documents, another path, management off", func(s *setup) {
+			s.api.MetadataDocuments, s.api.Path, s.api.ManagementEnabled = true, "/r", false
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,10 +160,10 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 }
 
-// TestOpenAPIServesTheCommittedDocument: with the default path, the
-// gateway serves api/openapi.json byte for byte.
+// TestOpenAPIServesTheCommittedDocument: with the default path and every
+// endpoint on, the gateway serves api/openapi.json byte for byte.
 func TestOpenAPIServesTheCommittedDocument(t *testing.T) {
-	res := newHarness(t).do(http.MethodGet, api.OpenAPIPath, "", "")
+	res := newHarness(t, func(s *setup) { s.api.MetadataDocuments = true }).do(http.MethodGet, api.OpenAPIPath, "", "")
 	if !bytes.Equal(res.Body.Bytes(), api.OpenAPIDocument()) {
 		t.Fatal("the served document differs from api/openapi.json")
 	}

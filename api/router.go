@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 
@@ -42,10 +43,25 @@ type Config struct {
 	// registrations without an initial access token (registration.anonymous),
 	// which the served OpenAPI document then shows.
 	AnonymousRegistration bool
+	// MetadataDocuments mounts POST {Path}/metadata-document, where the
+	// authorization server (or an administrator) has dcrgate fetch a Client
+	// ID Metadata Document into the directory; svc must then be a
+	// MetadataDocumenter.
+	MetadataDocuments bool
 	// TrustedProxies are the proxies (IPs or CIDRs) whose X-Forwarded-For
 	// and X-Real-IP give the caller's address; none: the peer's address.
 	TrustedProxies []string
 }
+
+// MetadataDocumenter is what the metadata document endpoint needs from the
+// registration service.
+type MetadataDocumenter interface {
+	MetadataDocument(ctx context.Context, bearer, clientID string) (registration.Registration, bool, error)
+}
+
+// MetadataDocumentPath is where, below the registration endpoint, client
+// ID metadata documents are fetched.
+const MetadataDocumentPath = "/metadata-document"
 
 // handlers carries the handlers' dependencies.
 type handlers struct {
@@ -76,6 +92,9 @@ func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logge
 	}
 	r.GET(OpenAPIPath, serveOpenAPI(cfg))
 	r.POST(cfg.Path, h.limitBody, h.register)
+	if md, ok := svc.(MetadataDocumenter); ok && cfg.MetadataDocuments {
+		r.POST(cfg.Path+MetadataDocumentPath, h.limitBody, h.metadataDocument(md))
+	}
 	if cfg.ManagementEnabled {
 		item := cfg.Path + "/:client_id"
 		r.GET(item, h.read)
@@ -94,6 +113,32 @@ func (h *handlers) register(c *gin.Context) {
 	}
 	reg, err := h.svc.Register(c.Request.Context(), bearerToken(c.Request), body)
 	h.renderRegistration(c, http.StatusCreated, reg, err)
+}
+
+// metadataDocument handles POST {path}/metadata-document: a JSON object
+// whose client_id is the URL of a Client ID Metadata Document. 201 for a
+// client new to the directory, 200 for one it already holds.
+func (h *handlers) metadataDocument(md MetadataDocumenter) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := readJSONBody(c)
+		if err != nil {
+			h.renderError(c, err)
+			return
+		}
+		var req struct {
+			ClientID string `json:"client_id"`
+		}
+		if json.Unmarshal(body, &req) != nil {
+			h.renderError(c, oauth.ErrInvalidRequest.WithDescription("the body must be a JSON object with a string client_id"))
+			return
+		}
+		reg, created, err := md.MetadataDocument(c.Request.Context(), bearerToken(c.Request), req.ClientID)
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		h.renderRegistration(c, status, reg, err)
+	}
 }
 
 // read handles GET {path}/{client_id} (RFC 7592 §2.1).

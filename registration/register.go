@@ -148,31 +148,37 @@ func (s *Service) create(ctx context.Context, rec client.Record) (string, error)
 	return "", err
 }
 
-// validMetadata decodes, normalises and runs the policy chain: the one path
-// every registration and update body takes.
+// validMetadata decodes a registration or update body and judges it: the
+// one path every such body takes.
 func (s *Service) validMetadata(ctx context.Context, body []byte, pr policies.Request) (client.Metadata, client.Request, error) {
 	req, err := client.Decode(body, s.opts.Metadata)
 	if err != nil {
 		return client.Metadata{}, req, err
 	}
-	md := req.Metadata
+	md, err := s.judge(ctx, req.Metadata, pr)
+	return md, req, err
+}
+
+// judge normalises decoded metadata and runs the anonymous profile, the
+// policy chain and the sector_identifier_uri check on it.
+func (s *Service) judge(ctx context.Context, md client.Metadata, pr policies.Request) (client.Metadata, error) {
 	if err := md.Normalize(s.opts.Metadata); err != nil {
-		return client.Metadata{}, req, err
+		return client.Metadata{}, err
 	}
 	if pr.Anonymous {
 		if err := s.opts.Anonymous.check(md); err != nil {
-			return client.Metadata{}, req, err
+			return client.Metadata{}, err
 		}
 	}
 	pr.Metadata = &md
 	if err := s.policies.Check(ctx, pr); err != nil {
-		return client.Metadata{}, req, err
+		return client.Metadata{}, err
 	}
 	// A policy may have adjusted the metadata; it must still be valid.
 	if err := md.Normalize(s.opts.Metadata); err != nil {
-		return client.Metadata{}, req, err
+		return client.Metadata{}, err
 	}
-	return md, req, nil
+	return md, s.checkSector(ctx, md)
 }
 
 // policyRequest is what the policies judge of caller's request, before the
@@ -212,7 +218,7 @@ func (s *Service) present(r client.Record, out issued) Registration {
 		Metadata:                r.Metadata,
 		AwaitingApproval:        AwaitingApproval(r),
 	}
-	if s.opts.Management.Enabled && s.opts.ClientURI != nil {
+	if s.opts.Management.Enabled && s.opts.ClientURI != nil && !client.IsMetadataDocumentID(r.ID) {
 		reg.RegistrationClientURI = s.opts.ClientURI(r.ID)
 	}
 	return reg

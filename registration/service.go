@@ -51,6 +51,11 @@ type Options struct {
 	// (client_secret_expires_at); 0 = for ever. The next read or update
 	// after it issues a new one; the reaper removes it from the directory.
 	ClientSecretLifetime time.Duration
+	// Fetcher gets the documents clients name by URL: it verifies
+	// sector_identifier_uri and fetches metadata documents; nil = neither.
+	Fetcher DocumentFetcher
+	// MetadataDocuments configures Client ID Metadata Documents.
+	MetadataDocuments MetadataDocuments
 	// RequestTimeout bounds each use case as a whole, token check and every
 	// directory round trip included, so that no caller waits on a stalled
 	// directory for longer than this plus the time to answer; 0 = none.
