@@ -30,7 +30,13 @@ type Config struct {
 	// RateLimits bound how often one caller may register or manage.
 	RateLimits RateLimits `yaml:"rate_limits"`
 	CORS       CORS       `yaml:"cors"`
-	Metrics    Metrics    `yaml:"metrics"`
+	// MetadataDocuments fetches Client ID Metadata Documents into the
+	// directory for the authorization server.
+	MetadataDocuments MetadataDocuments `yaml:"metadata_documents"`
+	// Fetch bounds every request dcrgate makes for a document a client
+	// names by URL: metadata documents and sector_identifier_uri arrays.
+	Fetch   Fetch   `yaml:"fetch"`
+	Metrics Metrics `yaml:"metrics"`
 	// Audit is where the audit events go.
 	Audit Audit `yaml:"audit"`
 	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
@@ -107,6 +113,33 @@ type RateLimits struct {
 type RateLimit struct {
 	PerMinute int `yaml:"per_minute"`
 	Burst     int `yaml:"burst"`
+}
+
+// MetadataDocuments are clients whose client_id is the https URL of a JSON
+// document describing them (draft-ietf-oauth-client-id-metadata-document),
+// fetched on request at {registration.path}/metadata-document.
+type MetadataDocuments struct {
+	Enabled bool `yaml:"enabled"`
+	// MinCache and MaxCache bound how long a fetched document is kept (its
+	// Cache-Control max-age, clamped; an hour without one): the entry
+	// expires then, and the authorization server asks again.
+	MinCache time.Duration `yaml:"min_cache"`
+	MaxCache time.Duration `yaml:"max_cache"`
+}
+
+// Fetch bounds outgoing requests for documents clients name by URL. Only
+// https on port 443 to public addresses, no proxy, no redirect.
+type Fetch struct {
+	// Timeout bounds one fetch as a whole.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxBytes bounds a document.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// AllowedNetworks (CIDRs or IPs) may be fetched from although they are
+	// private, loopback or otherwise special, on any port: documents
+	// served inside the company. Empty: the public internet only.
+	AllowedNetworks []string `yaml:"allowed_networks"`
+	// CAFile is a PEM bundle trusted besides the system's roots.
+	CAFile string `yaml:"ca_file"`
 }
 
 // CORS opens the registration and management endpoints to web pages.

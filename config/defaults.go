@@ -42,7 +42,9 @@ func Default() Config {
 			MaxValueLength:            2048,
 			Anonymous:                 AnonymousRegistration{ClientLifetime: DefaultAnonymousClientLifetime},
 		},
-		RateLimits: RateLimits{AnonymousPerIP: RateLimit{PerMinute: 10, Burst: 5}},
+		RateLimits:        RateLimits{AnonymousPerIP: RateLimit{PerMinute: 10, Burst: 5}},
+		MetadataDocuments: MetadataDocuments{MinCache: 5 * time.Minute, MaxCache: 24 * time.Hour},
+		Fetch:             Fetch{Timeout: 3 * time.Second, MaxBytes: 5 << 10},
 		Management: Management{
 			RotateClientSecret:            true,
 			RotateRegistrationAccessToken: true,

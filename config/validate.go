@@ -94,6 +94,8 @@ func (c Config) checks() []check {
 	checks = append(checks, proxyChecks(c.TrustedProxies)...)
 	checks = append(checks, c.RateLimits.checks()...)
 	checks = append(checks, originChecks(c.CORS.AllowedOrigins)...)
+	checks = append(checks, c.MetadataDocuments.checks(c.Registration.Enabled, c.LDAP.Directory)...)
+	checks = append(checks, c.Fetch.checks()...)
 	checks = append(checks, c.InitialAccessTokens.checks()...)
 	return append(checks, c.SoftwareStatements.checks(c.metadataOptions())...)
 }
@@ -176,6 +178,43 @@ func (r RateLimits) checks() []check {
 
 // originChecks: an origin is a scheme and a host (RFC 6454), which the
 // browser sends without a path; rs/cors allows one "*" in the host.
+// checks: the endpoint lives under the registration path, and AD names
+// entries by a cn of at most 64 characters, too short for a URL.
+func (m MetadataDocuments) checks(registration bool, directory string) []check {
+	return []check{
+		{m.Enabled && !registration, "metadata_documents.enabled", "needs registration.enabled: the endpoint is {registration.path}/metadata-document"},
+		{m.Enabled && directory == "ad", "metadata_documents.enabled", "not supported with ldap.directory ad: AD names entries by a cn of at most 64 characters, shorter than a URL client_id"},
+		{m.MinCache < 0, "metadata_documents.min_cache", "must not be negative"},
+		{m.MaxCache < m.MinCache, "metadata_documents.max_cache", "must be at least min_cache"},
+	}
+}
+
+// maxFetchBytes caps fetch.max_bytes: the documents are small JSON, and
+// each fetch holds its body in memory.
+const maxFetchBytes = 1 << 20
+
+func (f Fetch) checks() []check {
+	checks := []check{
+		{f.Timeout <= 0, "fetch.timeout", "must be > 0"},
+		{f.MaxBytes <= 0 || f.MaxBytes > maxFetchBytes, "fetch.max_bytes", fmt.Sprintf("must be between 1 and %d", maxFetchBytes)},
+	}
+	for i, n := range f.AllowedNetworks {
+		_, err := ParseNetwork(n)
+		checks = append(checks, check{err != nil, fmt.Sprintf("fetch.allowed_networks[%d]", i),
+			fmt.Sprintf("%q must be a CIDR like 10.20.0.0/16 or an IP address", n)})
+	}
+	return checks
+}
+
+// ParseNetwork reads a CIDR or a single IP address as a prefix.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if addr, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err
+}
+
 func originChecks(origins []string) []check {
 	var checks []check
 	for i, o := range origins {

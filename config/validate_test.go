@@ -104,6 +104,22 @@ func TestValidate(t *testing.T) {
 		{name: "fail/CORS origins", edit: func(c *Config) {
 			c.CORS.AllowedOrigins = []string{"app.example.com", "https://app.example.com/", "ftp://x", "https://*.*.example.com"}
 		}, errors: []string{"cors.allowed_origins[0]:", "cors.allowed_origins[1]:", "cors.allowed_origins[2]:", "cors.allowed_origins[3]:"}},
+		{name: "ok/metadata documents, an internal network", edit: func(c *Config) {
+			c.MetadataDocuments.Enabled = true
+			c.Fetch.AllowedNetworks = []string{"10.20.0.0/16", "192.168.1.7", "fd00::/8"}
+		}},
+		{name: "fail/metadata documents without registration", edit: func(c *Config) {
+			c.MetadataDocuments.Enabled, c.Registration.Enabled = true, false
+		}, errors: []string{"metadata_documents.enabled: needs registration.enabled"}},
+		{name: "fail/metadata documents on AD", edit: func(c *Config) {
+			c.MetadataDocuments.Enabled, c.LDAP.Directory = true, "ad"
+		}, errors: []string{"metadata_documents.enabled: not supported with ldap.directory ad"}},
+		{name: "fail/cache bounds", edit: func(c *Config) {
+			c.MetadataDocuments.MinCache, c.MetadataDocuments.MaxCache = time.Hour, time.Minute
+		}, errors: []string{"metadata_documents.max_cache: must be at least min_cache"}},
+		{name: "fail/fetch bounds and networks", edit: func(c *Config) {
+			c.Fetch.Timeout, c.Fetch.MaxBytes, c.Fetch.AllowedNetworks = 0, 2<<20, []string{"10.0.0.0/33", "intranet"}
+		}, errors: []string{"fetch.timeout: must be > 0", "fetch.max_bytes: must be between 1 and", "fetch.allowed_networks[0]:", "fetch.allowed_networks[1]:"}},
 		{name: "fail/path without leading slash", edit: func(c *Config) { c.Registration.Path = "as/clients" }, errors: []string{"registration.path:", "must start with '/'"}},
 		{name: "fail/path trailing slash", edit: func(c *Config) { c.Registration.Path = "/as/clients/" }, errors: []string{"registration.path:", "must not end with '/'"}},
 		{name: "fail/path with query", edit: func(c *Config) { c.Registration.Path = "/as?x" }, errors: []string{"registration.path:", "plain path"}},

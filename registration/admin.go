@@ -82,6 +82,9 @@ func (a *Admin) ResetToken(ctx context.Context, id string, newSecret bool) (Regi
 	if !a.s.opts.Management.Enabled {
 		return Registration{}, errors.New("client management is not enabled: clients have no registration access token")
 	}
+	if client.IsMetadataDocumentID(id) {
+		return Registration{}, errors.New("a metadata document's client has no registration access token or secret: its document manages it")
+	}
 	var out issued
 	r, err := a.update(ctx, "reset_token", id, func(r *client.Record, now time.Time) error {
 		a.s.settle(r, now, client.NoTokenMatch)

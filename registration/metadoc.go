@@ -72,22 +72,23 @@ func (s *Service) MetadataDocument(ctx context.Context, bearer, clientID string)
 	}
 	owner, _ := ownerOf(principal)
 	ev.OwnerIssuer, ev.OwnerSubject = owner.Issuer, owner.Subject
-	return s.metadataDocument(ctx, clientID, policies.Request{Principal: principal}, &ev)
+	return s.metadataDocument(ctx, clientID, policies.Request{Principal: principal}, false, &ev)
 }
 
 // MetadataDocument is the administrator's fetch of a metadata document:
-// the same checks and policies as the API's, with no principal.
-func (a *Admin) MetadataDocument(ctx context.Context, clientID string) (_ Registration, created bool, err error) {
+// the same checks and policies as the API's, with no principal; refresh
+// fetches it even while the stored copy is fresh.
+func (a *Admin) MetadataDocument(ctx context.Context, clientID string, refresh bool) (_ Registration, created bool, err error) {
 	ev := audit.Event{Operation: "admin." + string(OpMetadataDocument), Actor: a.actor}
 	defer func() { a.s.record(ctx, ev, err) }()
 	ctx, cancel := a.s.bounded(ctx)
 	defer cancel()
-	return a.s.metadataDocument(ctx, clientID, policies.Request{}, &ev)
+	return a.s.metadataDocument(ctx, clientID, policies.Request{}, refresh, &ev)
 }
 
-// metadataDocument answers the stored client while fresh, else refreshes
-// it from its document.
-func (s *Service) metadataDocument(ctx context.Context, id string, caller policies.Request, ev *audit.Event) (Registration, bool, error) {
+// metadataDocument answers the stored client while fresh (unless refresh),
+// else refreshes it from its document.
+func (s *Service) metadataDocument(ctx context.Context, id string, caller policies.Request, refresh bool, ev *audit.Event) (Registration, bool, error) {
 	if !s.opts.MetadataDocuments.Enabled || s.opts.Fetcher == nil {
 		return Registration{}, false, oauth.ErrNotFound.WithDescription("client ID metadata documents are not enabled")
 	}
@@ -104,7 +105,7 @@ func (s *Service) metadataDocument(ctx context.Context, id string, caller polici
 		return Registration{}, false, storeError(err)
 	case old.Disabled && !AwaitingApproval(old):
 		return Registration{}, false, oauth.ErrAccessDenied.WithDescription("this client is disabled by an administrator")
-	case now.Before(old.ExpiresAt):
+	case now.Before(old.ExpiresAt) && !refresh:
 		return s.present(old, issued{}), false, nil
 	}
 	return s.storeDocument(ctx, id, &old, caller, now)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/config"
-	"github.com/dcrgate/dcrgate/credentials"
 	"github.com/dcrgate/dcrgate/registration"
 	"github.com/dcrgate/dcrgate/store"
 )
@@ -26,7 +26,8 @@ own access control decides who may run it. Every change is logged with its
 actor (--actor, by default the operating system's user).`,
 	}
 	cmd.AddCommand(newClientsListCommand(), newClientsShowCommand(), newClientsDisableCommand(),
-		newClientsEnableCommand(), newClientsDeleteCommand(), newClientsResetTokenCommand(), newClientsReapCommand())
+		newClientsEnableCommand(), newClientsDeleteCommand(), newClientsResetTokenCommand(), newClientsReapCommand(),
+		newClientsFetchMetadataCommand())
 	return cmd
 }
 
@@ -84,10 +85,43 @@ func clientIDArg(_ *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("expects one client ID, got %d arguments", len(args))
 	}
-	if !credentials.ValidClientID(args[0]) {
-		return fmt.Errorf("%q is not a client ID (1 to 64 lowercase letters, digits, '-' and '_')", args[0])
+	if !client.ValidID(args[0]) {
+		return fmt.Errorf("%q is not a client ID (1 to 64 lowercase letters, digits, '-' and '_', or a metadata document's https URL)", args[0])
 	}
 	return nil
+}
+
+func newClientsFetchMetadataCommand() *cobra.Command {
+	var refresh bool
+	cmd := &cobra.Command{
+		Use:   "fetch-metadata URL",
+		Short: "Fetch a Client ID Metadata Document into the directory, as the metadata-document endpoint does",
+		Long: `fetch-metadata makes the client whose client_id is URL, the https address of its
+metadata document, known to the directory: with the same fetch limits, checks
+and policies as {registration.path}/metadata-document. While the stored copy is
+fresh it is shown as is, unless --refresh.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 || !client.IsMetadataDocumentID(args[0]) {
+				return errors.New("expects one https URL with a path, no fragment, no user information and no dot segments")
+			}
+			return nil
+		},
+	}
+	f := newAdminFlags(cmd, true)
+	cmd.Flags().BoolVar(&refresh, "refresh", false, "fetch the document even while the stored copy is fresh")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
+			if _, _, err := a.MetadataDocument(ctx, args[0], refresh); err != nil {
+				return err
+			}
+			r, err := a.Get(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return out.details(r)
+		})
+	}
+	return cmd
 }
 
 func newClientsShowCommand() *cobra.Command {

@@ -17,7 +17,16 @@ import (
 // that `config check` passes exactly when serve would start (short of the
 // network, which --probe tries) and serve refuses, before it connects to
 // anything, with the same list.
-var startupRules = []config.Rule{ldapTLSProblems, issuerProblems, statementProblems, policyProblems, auditProblems}
+var startupRules = []config.Rule{ldapTLSProblems, issuerProblems, statementProblems, policyProblems, auditProblems, fetchProblems}
+
+// fetchProblems builds the document fetcher as serve does, loading
+// fetch.ca_file.
+func fetchProblems(c config.Config) []config.Problem {
+	if _, err := documentFetcher(c.Fetch); err != nil {
+		return []config.Problem{problemIn("fetch", err)}
+	}
+	return nil
+}
 
 // keyError is a start-up failure caused by one configuration key, named
 // relative to its section (the "jwks" of a software statement issuer), so

@@ -9,8 +9,8 @@ import (
 )
 
 // servable uses everything serve loads at start: TLS files, a
-// private_key_jwt key, a jwks_file, an inline JWKS, a CEL policy, a bind password file
-// and an audit file. Its directory and issuers are closed loopback ports:
+// private_key_jwt key, a jwks_file, an inline JWKS, a CEL policy, a bind password file,
+// an audit file and a CA for fetched documents. Its directory and issuers are closed loopback ports:
 // serve starts without them.
 const servable = `external_url: https://dcr.example.com
 registration:
@@ -45,6 +45,8 @@ ldap:
   client_key_file: DIR/client-key.pem
 audit:
   output: DIR/audit.log
+fetch:
+  ca_file: DIR/ca.pem
 policies:
   - name: no-localhost
     kind: cel
@@ -75,6 +77,8 @@ func TestCheckAgreesWithServe(t *testing.T) {
 		{name: "fail/bad CEL", old: `"http://localhost"))'`, new: `"http://localhost")'`, key: "policies[0]"},
 		{name: "fail/unknown policy kind", old: "kind: cel", new: "kind: regex", key: "policies[0]"},
 		{name: "fail/audit file in a missing directory", old: "DIR/audit.log", new: "DIR/nope/audit.log", key: "audit.output"},
+		{name: "fail/missing fetch.ca_file", old: "ca_file: DIR/ca.pem\npolicies", new: "ca_file: DIR/nope.pem\npolicies", key: "fetch.ca_file"},
+		{name: "fail/fetch.ca_file without a certificate", old: "ca_file: DIR/ca.pem\npolicies", new: "ca_file: DIR/bind-password\npolicies", key: "fetch.ca_file"},
 		{name: "fail/semantic", old: "external_url: https://dcr.example.com", new: "", key: "external_url"},
 	}
 	f := newFixture(t)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/config"
 	"github.com/dcrgate/dcrgate/credentials"
+	"github.com/dcrgate/dcrgate/fetch"
 	"github.com/dcrgate/dcrgate/iat"
 	"github.com/dcrgate/dcrgate/metrics"
 	"github.com/dcrgate/dcrgate/ratelimit"
@@ -82,6 +84,7 @@ func newGateway(cfg config.Config, st store.Store, tokens iat.Validator, secretS
 		TrustedProxies:        cfg.TrustedProxies,
 		AllowedOrigins:        cfg.CORS.AllowedOrigins,
 		AnonymousRegistration: cfg.Registration.Anonymous.Enabled,
+		MetadataDocuments:     cfg.MetadataDocuments.Enabled,
 	}, svc, metrics.New(reg), logger)
 	ver, revision := buildVersion()
 	metrics.NewBuildInfo(reg, ver, revision)
@@ -103,6 +106,10 @@ func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Option
 	m := cfg.Management
 	base := strings.TrimRight(cfg.ExternalURL, "/") + cfg.Registration.Path + "/"
 	statements, err := statementVerifier(cfg.SoftwareStatements, logger)
+	if err != nil {
+		return registration.Options{}, err
+	}
+	fetcher, err := documentFetcher(cfg.Fetch)
 	if err != nil {
 		return registration.Options{}, err
 	}
@@ -129,7 +136,53 @@ func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Option
 		Anonymous: registration.Anonymous{Enabled: cfg.Registration.Anonymous.Enabled,
 			ClientLifetime: cfg.Registration.Anonymous.ClientLifetime, WebRedirectHosts: cfg.Registration.Anonymous.WebRedirectHosts},
 		RateLimits: rateLimits(cfg.RateLimits),
+		Fetcher:    fetcher,
+		MetadataDocuments: registration.MetadataDocuments{Enabled: cfg.MetadataDocuments.Enabled,
+			MinCache: cfg.MetadataDocuments.MinCache, MaxCache: cfg.MetadataDocuments.MaxCache},
 	}, nil
+}
+
+// documentFetcher is the guarded fetcher of the documents clients name by
+// URL, trusting fetch.ca_file besides the system's roots.
+func documentFetcher(f config.Fetch) (*fetch.Fetcher, error) {
+	cfg := fetch.Config{Timeout: f.Timeout, MaxBytes: f.MaxBytes, UserAgent: userAgent()}
+	for _, n := range f.AllowedNetworks {
+		p, err := config.ParseNetwork(n)
+		if err != nil {
+			return nil, keyError{"allowed_networks", err}
+		}
+		cfg.AllowedNetworks = append(cfg.AllowedNetworks, p)
+	}
+	if f.CAFile != "" {
+		pool, err := certPool(f.CAFile)
+		if err != nil {
+			return nil, keyError{"ca_file", err}
+		}
+		cfg.RootCAs = pool
+	}
+	return fetch.New(cfg), nil
+}
+
+// userAgent names this build to the servers dcrgate fetches from.
+func userAgent() string {
+	ver, _ := buildVersion()
+	return "dcrgate/" + ver
+}
+
+// certPool is the system's roots plus the PEM certificates in file.
+func certPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 // rateLimits maps the configured limits onto the registration use cases'.
