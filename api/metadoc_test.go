@@ -135,10 +135,13 @@ func TestMetadataDocument(t *testing.T) {
 }
 
 // TestMetadataDocumentAuthenticatesFirst: a caller without a valid initial
-// access token learns nothing and makes dcrgate fetch nothing.
+// access token learns nothing and makes dcrgate fetch nothing, even where
+// the anonymous profile admits registrations without one.
 func TestMetadataDocumentAuthenticatesFirst(t *testing.T) {
 	d := newDocumentServer(t)
-	h := newHarness(t, withDocuments(d, func(*testing.T) store.Store { return nil }, t))
+	h := newHarness(t, withDocuments(d, func(*testing.T) store.Store { return nil }, t), func(s *setup) {
+		s.opts.Anonymous.Enabled = true // admits registrations without a token, never fetches
+	})
 	id := d.publish("/c.json", mcpDocument)
 	for _, tc := range []struct {
 		bearer string

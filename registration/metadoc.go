@@ -66,6 +66,11 @@ func (s *Service) MetadataDocument(ctx context.Context, bearer, clientID string)
 	if err := s.limitRegistration(ctx, false); err != nil {
 		return Registration{}, false, err
 	}
+	if bearer == "" && s.opts.RequireInitialAccessToken {
+		// The anonymous profile admits registrations, not fetches: a
+		// stranger must not make dcrgate fetch and write at will.
+		return Registration{}, false, oauth.ErrMissingToken.WithDescription("an initial access token is required to fetch a client metadata document")
+	}
 	principal, err := s.authorizeRegistration(ctx, bearer)
 	if err != nil {
 		return Registration{}, false, err
