@@ -162,7 +162,10 @@ func TestMetadataDocumentAuthenticatesFirst(t *testing.T) {
 func TestMetadataDocumentRefusals(t *testing.T) {
 	onEveryBackend(t, func(t *testing.T, newStore func(t *testing.T) store.Store) {
 		d := newDocumentServer(t)
-		chain, err := policies.Build([]policies.Spec{{Name: "local-only", Kind: policies.KindRedirectURIHosts, Values: []string{"127.0.0.1"}}})
+		chain, err := policies.Build([]policies.Spec{
+			{Name: "local-only", Kind: policies.KindRedirectURIHosts, Values: []string{"127.0.0.1"}},
+			{Name: "trusted-documents", Kind: policies.KindCEL, Expression: `!client_id.contains("/untrusted/")`, Message: "documents from there are not accepted"},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,6 +181,7 @@ func TestMetadataDocumentRefusals(t *testing.T) {
 			{"shared secret method", d.publish("/basic.json", `{"client_id":"%s","token_endpoint_auth_method":"client_secret_basic","redirect_uris":["http://127.0.0.1/cb"]}`), "invalid_client_metadata", "shared secret"},
 			{"duplicate member", d.publish("/dup.json", `{"client_id":"%s","client_id":"x","redirect_uris":["http://127.0.0.1/cb"]}`), "invalid_client_metadata", "more than once"},
 			{"policy", d.publish("/policy.json", `{"client_id":"%s","redirect_uris":["https://elsewhere.example/cb"]}`), "invalid_redirect_uri", "local-only"},
+			{"cel on the URL", d.publish("/untrusted/c.json", mcpDocument), "invalid_client_metadata", "not accepted"},
 			{"not JSON", d.publish("/html.json", `{"client_id":"%s"}`), "invalid_client_metadata", "content type"},
 			{"too large", d.publish("/big.json", `{"client_id":"%s","client_name":"`+strings.Repeat("x", 3000)+`"}`), "invalid_client_metadata", "larger than"},
 			{"missing", d.URL + "/missing.json", "invalid_client_metadata", "status 404"},

@@ -85,14 +85,15 @@ func New(cfg Config) *Fetcher {
 	}
 	dialer := &net.Dialer{Timeout: cfg.Timeout, Control: guard(cfg.AllowedNetworks)}
 	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would make the guard check the proxy, not the server
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ResponseHeaderTimeout: cfg.Timeout,
-		MaxIdleConns:          16,
-		IdleConnTimeout:       30 * time.Second,
-		ForceAttemptHTTP2:     true,
+		Proxy:                  nil, // a proxy would make the guard check the proxy, not the server
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    cfg.Timeout,
+		ResponseHeaderTimeout:  cfg.Timeout,
+		MaxResponseHeaderBytes: 16 << 10,
+		MaxIdleConns:           16,
+		IdleConnTimeout:        30 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	return &Fetcher{
 		client: &http.Client{Transport: transport, Timeout: cfg.Timeout,

@@ -16,7 +16,8 @@ import (
 // true. It sees:
 //
 //	operation  string  "register" or "update"
-//	client_id  string  empty on register
+//	client_id  string  empty on register, but for a metadata document's
+//	                   client: its URL (restrict the hosts trusted so)
 //	metadata   map     the validated metadata as its canonical JSON object
 //	principal  map     issuer, subject, client_id, scopes (list), claims (map)
 //	                   of the token that registered the client (on update

@@ -15,7 +15,8 @@ import (
 type Request struct {
 	// Operation is "register" or "update".
 	Operation string
-	// ClientID is empty on register.
+	// ClientID is empty on register, except for a metadata document's client, whose
+	// ID (its URL) is known before it is written.
 	ClientID string
 	// Principal is the caller whose initial access token registered the
 	// client: on register the token presented, on update the owner kept on

@@ -77,6 +77,9 @@ func (s *Service) MetadataDocument(ctx context.Context, bearer, clientID string)
 	}
 	owner, _ := ownerOf(principal)
 	ev.OwnerIssuer, ev.OwnerSubject = owner.Issuer, owner.Subject
+	if err := limit(s.limits.owner, "registration_per_owner", ownerKey(owner)); err != nil {
+		return Registration{}, false, err
+	}
 	return s.metadataDocument(ctx, clientID, policies.Request{Principal: principal}, false, &ev)
 }
 
