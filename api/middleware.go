@@ -33,7 +33,8 @@ func requestID() gin.HandlerFunc {
 
 // callerIP puts the caller's address in the context for the audit trail:
 // the peer's, or what a trusted proxy says (gin's ClientIP, which believes
-// X-Forwarded-For and X-Real-IP only from the configured proxies).
+// Forwarded (see forwarded), X-Forwarded-For and X-Real-IP only from the
+// configured proxies).
 func callerIP() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Request = c.Request.WithContext(audit.WithCallerIP(c.Request.Context(), c.ClientIP()))

@@ -84,7 +84,8 @@ func NewRouter(cfg Config, svc Registrar, m *metrics.Metrics, logger *slog.Logge
 		logger.Error("trusted_proxies ignored: the peer's address is taken as the caller's", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID(), callerIP(), accessLog(logger), observe(m), recovery(h), safeHeaders(), crossOrigin(cfg.AllowedOrigins))
+	r.RemoteIPHeaders = remoteIPHeaders
+	r.Use(requestID(), forwarded(), callerIP(), accessLog(logger), observe(m), recovery(h), safeHeaders(), crossOrigin(cfg.AllowedOrigins))
 	r.NoRoute(func(c *gin.Context) { h.renderError(c, oauth.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.renderError(c, oauth.ErrMethodNotAllowed) })
 	if !cfg.RegistrationEnabled {

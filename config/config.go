@@ -40,9 +40,9 @@ type Config struct {
 	// Audit is where the audit events go.
 	Audit Audit `yaml:"audit"`
 	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
-	// whose X-Forwarded-For / X-Real-IP dcrgate believes for the caller's
-	// address (audit events); none by default: the peer's address is the
-	// caller's.
+	// whose Forwarded, X-Forwarded-For or X-Real-IP dcrgate believes for the
+	// caller's address (audit events, rate limits); none by default: the
+	// peer's address is the caller's.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	Log            Log      `yaml:"log"`
 	// Policies are the client registration policies, checked in order on
