@@ -301,3 +301,32 @@ func TestOpenAPIMetadataDocuments(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadataDocumentHosts: the allow and deny lists are applied before
+// any request leaves dcrgate.
+func TestMetadataDocumentHosts(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		allowed, denied []string
+		status          int
+	}{
+		{"allowed", []string{"127.0.0.1"}, nil, 201},
+		{"not on the allow list", []string{"*.example.com"}, nil, 400},
+		{"denied", nil, []string{"127.0.0.1"}, 400},
+		{"denied wins", []string{"127.0.0.1"}, []string{"127.0.0.1"}, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDocumentServer(t)
+			h := newHarness(t, withDocuments(d, func(*testing.T) store.Store { return nil }, t), func(s *setup) {
+				s.opts.MetadataDocuments.AllowedHosts, s.opts.MetadataDocuments.DeniedHosts = tc.allowed, tc.denied
+			})
+			res := h.do(http.MethodPost, documentPath, h.token("dcr"), fetchBody(d.publish("/c.json", mcpDocument)))
+			if res.Code != tc.status {
+				t.Fatalf("%d %s, want %d", res.Code, res.Body, tc.status)
+			}
+			if tc.status == 400 && (d.hits.Load() != 0 || !strings.Contains(res.str("error_description"), "not accepted")) {
+				t.Fatalf("refused after %d fetches: %s", d.hits.Load(), res.Body)
+			}
+		})
+	}
+}

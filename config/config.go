@@ -125,6 +125,10 @@ type MetadataDocuments struct {
 	// expires then, and the authorization server asks again.
 	MinCache time.Duration `yaml:"min_cache"`
 	MaxCache time.Duration `yaml:"max_cache"`
+	// AllowedHosts, when set, are the only hosts documents are fetched
+	// from; DeniedHosts never are. "*.example.com" names every subdomain.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	DeniedHosts  []string `yaml:"denied_hosts"`
 }
 
 // Fetch bounds outgoing requests for documents clients name by URL. Only

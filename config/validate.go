@@ -181,12 +181,30 @@ func (r RateLimits) checks() []check {
 // checks: the endpoint lives under the registration path, and AD names
 // entries by a cn of at most 64 characters, too short for a URL.
 func (m MetadataDocuments) checks(registration bool, directory string) []check {
-	return []check{
+	checks := append(hostChecks("metadata_documents.allowed_hosts", m.AllowedHosts),
+		hostChecks("metadata_documents.denied_hosts", m.DeniedHosts)...)
+	return append(checks, []check{
 		{m.Enabled && !registration, "metadata_documents.enabled", "needs registration.enabled: the endpoint is {registration.path}/metadata-document"},
 		{m.Enabled && directory == "ad", "metadata_documents.enabled", "not supported with ldap.directory ad: AD names entries by a cn of at most 64 characters, shorter than a URL client_id"},
 		{m.MinCache < 0, "metadata_documents.min_cache", "must not be negative"},
 		{m.MaxCache < m.MinCache, "metadata_documents.max_cache", "must be at least min_cache"},
+	}...)
+}
+
+// hostChecks: each value is a host name or address, or "*." and a domain.
+func hostChecks(key string, hosts []string) []check {
+	var checks []check
+	for i, h := range hosts {
+		name := strings.TrimPrefix(h, "*.")
+		bad := name == "" || name == "*" || strings.ContainsAny(name, "/:?#@* ")
+		if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+			_, err := netip.ParseAddr(h[1 : len(h)-1])
+			bad = err != nil
+		}
+		checks = append(checks, check{bad, fmt.Sprintf("%s[%d]", key, i),
+			fmt.Sprintf("%q must be a host like tools.example.com, [2001:db8::1] or *.example.com", h)})
 	}
+	return checks
 }
 
 // maxFetchBytes caps fetch.max_bytes: the documents are small JSON, and

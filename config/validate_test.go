@@ -108,6 +108,15 @@ func TestValidate(t *testing.T) {
 			c.MetadataDocuments.Enabled = true
 			c.Fetch.AllowedNetworks = []string{"10.20.0.0/16", "192.168.1.7", "fd00::/8"}
 		}},
+		{name: "ok/metadata document hosts", edit: func(c *Config) {
+			c.MetadataDocuments.AllowedHosts = []string{"tools.example.com", "*.example.org", "[2001:db8::1]", "192.0.2.7"}
+			c.MetadataDocuments.DeniedHosts = []string{"evil.example.org"}
+		}},
+		{name: "fail/metadata document hosts", edit: func(c *Config) {
+			c.MetadataDocuments.AllowedHosts = []string{"*", "https://tools.example.com", ""}
+			c.MetadataDocuments.DeniedHosts = []string{"*.", "[nope]"}
+		}, errors: []string{"metadata_documents.allowed_hosts[0]:", "metadata_documents.allowed_hosts[1]:", "metadata_documents.allowed_hosts[2]:",
+			"metadata_documents.denied_hosts[0]:", "metadata_documents.denied_hosts[1]:"}},
 		{name: "fail/metadata documents without registration", edit: func(c *Config) {
 			c.MetadataDocuments.Enabled, c.Registration.Enabled = true, false
 		}, errors: []string{"metadata_documents.enabled: needs registration.enabled"}},

@@ -72,6 +72,12 @@ func (p redirectHosts) allows(raw string) bool {
 	return false
 }
 
+// HostMatches reports whether host is named by pattern: the host itself,
+// or with a leading "*.", any of its subdomains; case does not matter.
+func HostMatches(pattern, host string) bool {
+	return matchHost(strings.ToLower(pattern), strings.ToLower(host), "")
+}
+
 func matchHost(allowed, host, scheme string) bool {
 	switch {
 	case strings.HasSuffix(allowed, ":"):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,10 @@ type DocumentFetcher interface {
 // clients there.
 type MetadataDocuments struct {
 	Enabled bool
+	// AllowedHosts, when set, are the only hosts whose documents are
+	// fetched; DeniedHosts are never fetched from. "*.example.com" names
+	// every subdomain. Checked before any request is made.
+	AllowedHosts, DeniedHosts []string
 	// MinCache and MaxCache bound how long a fetched document is kept: its
 	// Cache-Control max-age, clamped to them (without one, an hour). The
 	// entry expires then, so the AS stops finding it and asks again.
@@ -49,6 +54,21 @@ func (m MetadataDocuments) age(doc fetch.Document) time.Duration {
 		age = doc.MaxAge
 	}
 	return min(max(age, m.MinCache), max(m.MaxCache, m.MinCache))
+}
+
+// trusts reports whether the host of the document URL id may be fetched
+// from: on no deny list, and on the allow list when there is one.
+func (m MetadataDocuments) trusts(id string) bool {
+	u, err := url.Parse(id)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	matches := func(p string) bool { return policies.HostMatches(p, host) }
+	if slices.ContainsFunc(m.DeniedHosts, matches) {
+		return false
+	}
+	return len(m.AllowedHosts) == 0 || slices.ContainsFunc(m.AllowedHosts, matches)
 }
 
 // MetadataDocument makes the client whose ID is the URL of its metadata
@@ -104,6 +124,9 @@ func (s *Service) metadataDocument(ctx context.Context, id string, caller polici
 		return Registration{}, false, oauth.ErrInvalidRequest.WithDescription("client_id must be the https URL of a client metadata document: a host, a path, no fragment, no user information, no dot segments, at most %d characters", client.MaxMetadataDocumentIDLength)
 	}
 	ev.ClientID = id
+	if !s.opts.MetadataDocuments.trusts(id) {
+		return Registration{}, false, oauth.ErrInvalidClientMetadata.WithDescription("client metadata documents from this host are not accepted").WithPolicy("metadata_documents.hosts")
+	}
 	now := s.now()
 	old, err := s.store.Get(ctx, id)
 	switch {

@@ -135,11 +135,16 @@ func serviceOptions(cfg config.Config, logger *slog.Logger) (registration.Option
 		ClientSecretLifetime: cfg.Registration.ClientSecretLifetime,
 		Anonymous: registration.Anonymous{Enabled: cfg.Registration.Anonymous.Enabled,
 			ClientLifetime: cfg.Registration.Anonymous.ClientLifetime, WebRedirectHosts: cfg.Registration.Anonymous.WebRedirectHosts},
-		RateLimits: rateLimits(cfg.RateLimits),
-		Fetcher:    fetcher,
-		MetadataDocuments: registration.MetadataDocuments{Enabled: cfg.MetadataDocuments.Enabled,
-			MinCache: cfg.MetadataDocuments.MinCache, MaxCache: cfg.MetadataDocuments.MaxCache},
+		RateLimits:        rateLimits(cfg.RateLimits),
+		Fetcher:           fetcher,
+		MetadataDocuments: metadataDocuments(cfg.MetadataDocuments),
 	}, nil
+}
+
+// metadataDocuments maps the metadata_documents section.
+func metadataDocuments(m config.MetadataDocuments) registration.MetadataDocuments {
+	return registration.MetadataDocuments{Enabled: m.Enabled, MinCache: m.MinCache, MaxCache: m.MaxCache,
+		AllowedHosts: m.AllowedHosts, DeniedHosts: m.DeniedHosts}
 }
 
 // documentFetcher is the guarded fetcher of the documents clients name by
