@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,8 +40,53 @@ status.`,
 	}
 	check.Flags().StringVarP(&path, "config", "c", "dcrgate.yaml", "configuration file")
 	check.Flags().BoolVar(&probe, "probe", false, "also try the LDAP URLs and the issuers' keys, warning about what fails")
-	cmd.AddCommand(check)
+	cmd.AddCommand(check, newASMetadataCommand())
 	return cmd
+}
+
+func newASMetadataCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "as-metadata",
+		Short: "Print the members the authorization server publishes for dcrgate in its RFC 8414 metadata",
+		Long: `as-metadata prints, as a JSON object, the authorization server metadata
+members (RFC 8414) that describe this gateway: registration_endpoint, and
+client_id_metadata_document_supported when metadata_documents is enabled. The
+AS serves its own metadata document; merge these members into it so that
+clients (MCP clients among them) find registration, and know URL client IDs
+are accepted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadServeConfig(path)
+			if err != nil {
+				return err
+			}
+			members, err := asMetadata(cfg)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(members)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "dcrgate.yaml", "configuration file")
+	return cmd
+}
+
+// asMetadata is what the AS's metadata must say of this gateway.
+func asMetadata(cfg config.Config) (map[string]any, error) {
+	if !cfg.Registration.Enabled {
+		return nil, errors.New("registration is not enabled: the authorization server has nothing of dcrgate's to publish")
+	}
+	if cfg.ExternalURL == "" {
+		return nil, errors.New("external_url is not set: the registration endpoint's public URL is unknown")
+	}
+	members := map[string]any{"registration_endpoint": cfg.ExternalURL + cfg.Registration.Path}
+	if cfg.MetadataDocuments.Enabled {
+		members["client_id_metadata_document_supported"] = true
+	}
+	return members, nil
 }
 
 // reportCheck prints the problems, then the warnings, and fails when there

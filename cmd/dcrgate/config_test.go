@@ -184,3 +184,25 @@ func TestConfigCheckEnvironment(t *testing.T) {
 		t.Errorf("err = %v, output:\n%s\nwant:\n%s", err, out, want)
 	}
 }
+
+// TestConfigASMetadata: the members the AS publishes follow the
+// configuration; a gateway with nothing to publish says why.
+func TestConfigASMetadata(t *testing.T) {
+	f := newFixture(t)
+	path := f.config(t, servable)
+	out, err := runCLI(t, "config", "as-metadata", "--config", path)
+	if err != nil || strings.TrimSpace(out) != "{\n  \"registration_endpoint\": \"https://dcr.example.com/as/clients.oauth2\"\n}" {
+		t.Fatalf("err %v, out:\n%s", err, out)
+	}
+	t.Setenv("DCRGATE_METADATA_DOCUMENTS_ENABLED", "true")
+	var members map[string]any
+	out, err = runCLI(t, "config", "as-metadata", "--config", path)
+	if err != nil || json.Unmarshal([]byte(out), &members) != nil || members["client_id_metadata_document_supported"] != true {
+		t.Fatalf("with metadata documents: err %v, out:\n%s", err, out)
+	}
+	t.Setenv("DCRGATE_METADATA_DOCUMENTS_ENABLED", "false")
+	t.Setenv("DCRGATE_REGISTRATION_ENABLED", "false")
+	if _, err := runCLI(t, "config", "as-metadata", "--config", path); err == nil || !strings.Contains(err.Error(), "registration is not enabled") {
+		t.Fatalf("registration off: %v", err)
+	}
+}
