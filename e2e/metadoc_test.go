@@ -53,14 +53,8 @@ func TestMetadataDocumentThroughServe(t *testing.T) {
 	}
 	wantStatus(t, "second fetch, fresh", call(t, "POST", endpoint, asToken, map[string]any{"client_id": docURL}), 200)
 
-	conn, err := ldap.DialURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := directory{t, srv}.conn()
 	defer conn.Close()
-	if err := conn.Bind(srv.BindDN, srv.BindPassword); err != nil {
-		t.Fatal(err)
-	}
 	filter := fmt.Sprintf("(&(objectClass=%s)(%s=%s)(!(%s=TRUE)))", schema.ClassClient, schema.AttrClientID,
 		ldap.EscapeFilter(docURL), schema.AttrDisabled)
 	res, err := conn.Search(ldap.NewSearchRequest(srv.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,

@@ -147,14 +147,8 @@ func runScript(t *testing.T, dir, script string, env ...string) (string, error) 
 // database's rootdn.
 func clientEntries(t *testing.T, srv *slapdtest.Server) int {
 	t.Helper()
-	conn, err := ldap.DialURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := directory{t, srv}.conn()
 	defer conn.Close()
-	if err := conn.Bind(srv.BindDN, srv.BindPassword); err != nil {
-		t.Fatal(err)
-	}
 	res, err := conn.Search(ldap.NewSearchRequest(srv.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"1.1"}, nil))
 	if err != nil {
