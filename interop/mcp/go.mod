@@ -7,6 +7,8 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 )
 
+require code.dny.dev/ssrf v0.3.0 // indirect
+
 require (
 	cel.dev/cel-go v0.33.2 // indirect
 	cel.dev/expr v0.25.1 // indirect
