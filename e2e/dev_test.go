@@ -44,6 +44,13 @@ func testDev(t *testing.T, listen string) {
 	got := call(t, "GET", reg.str("registration_client_uri"), reg.str("registration_access_token"), nil)
 	wantStatus(t, "read in dev mode", got, 200)
 	wantStatus(t, "register with a forged token", call(t, "POST", endpoint, token+"x", map[string]any{"redirect_uris": []string{"https://a.example/cb"}}), 401)
+	// Metadata documents are on, behind the production guard: a loopback
+	// document is refused before anything is fetched.
+	local := call(t, "POST", endpoint+"/metadata-document", token, map[string]any{"client_id": "https://127.0.0.1/client.json"})
+	wantStatus(t, "a loopback metadata document in dev mode", local, 400)
+	if !strings.Contains(local.str("error_description"), "not one dcrgate may connect to") {
+		t.Fatalf("loopback metadata document: %v", local.body)
+	}
 }
 
 // readBanner reads the variables and the curl line dev prints on start.

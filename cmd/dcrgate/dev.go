@@ -117,13 +117,16 @@ func reachable(addr net.Addr) string {
 }
 
 // devConfig is the embedded default: PingFederate's defaults with
-// registration and management switched on and the development issuer trusted.
+// registration, management and metadata documents (from public hosts, the
+// fetch guard as in production) switched on and the development issuer
+// trusted.
 func devConfig(base string) config.Config {
 	cfg := config.Default()
 	cfg.ExternalURL = base
 	cfg.Registration.Enabled = true
 	cfg.Registration.RequiredScopes = []string{devScope}
 	cfg.Management.Enabled = true
+	cfg.MetadataDocuments.Enabled = true
 	return cfg
 }
 
