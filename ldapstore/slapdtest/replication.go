@@ -90,7 +90,7 @@ func LaunchReplicated(ctx context.Context, dir string, n int, opts Options) ([]*
 
 // launchSet picks every server's port first (each configuration names the
 // others'), configures the first with the base entries, copies them to the
-// others, starts them all and waits until each holds ClientsDN.
+// others, starts them all and waits until replication flows every way.
 func launchSet(ctx context.Context, dir string, n int, opts Options) ([]*Server, error) {
 	slapd, slapadd, err := binaries()
 	if err != nil {
@@ -125,13 +125,38 @@ func launchSet(ctx context.Context, dir string, n int, opts Options) ([]*Server,
 			return nil, err
 		}
 	}
-	for _, s := range servers {
-		if err := s.WaitFor(ctx, s.BaseDN, readyTimeout); err != nil {
-			stopAll()
-			return nil, err
-		}
+	if err := flowing(ctx, servers); err != nil {
+		stopAll()
+		return nil, err
 	}
 	return servers, nil
+}
+
+// flowing waits until replication runs from every provider to every
+// other: a consumer sets up its session a moment after start, and until
+// then writes stay where they were made. Each provider writes the suffix
+// entry's description, which the others must then show.
+func flowing(ctx context.Context, servers []*Server) error {
+	for _, from := range servers {
+		conn, err := from.dialBound()
+		if err != nil {
+			return fmt.Errorf("slapdtest: %w", err)
+		}
+		mark := "written on " + from.URL
+		req := ldap.NewModifyRequest(Suffix, nil)
+		req.Replace("description", []string{mark})
+		err = conn.Modify(req)
+		conn.Close()
+		if err != nil {
+			return fmt.Errorf("slapdtest: %w", err)
+		}
+		for _, to := range servers {
+			if _, err := to.WaitForValue(ctx, Suffix, "description", mark, readyTimeout); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // configureSet writes every server's configuration; the first gets the
@@ -189,7 +214,7 @@ func (s *Server) WaitForValue(ctx context.Context, dn, attr, value string, withi
 	})
 }
 
-// waitEntry polls s every few milliseconds over one connection until dn
+// waitEntry polls s every millisecond over one connection until dn
 // exists and ok accepts it, and returns how long it waited.
 func (s *Server) waitEntry(ctx context.Context, dn string, within time.Duration, ok func(*ldap.Entry) bool) (time.Duration, error) {
 	start := time.Now()
@@ -219,7 +244,7 @@ func (s *Server) waitEntry(ctx context.Context, dn string, within time.Duration,
 		select {
 		case <-ctx.Done():
 			return time.Since(start), fmt.Errorf("slapdtest: %s not as expected on %s within %s (last error: %v)", dn, s.URL, within, err)
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
