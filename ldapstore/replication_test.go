@@ -140,6 +140,32 @@ func TestMultiProviderOneWriter(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d concurrent updates through two gateways succeeded, none lost", len(succeeded), 2*raceWriters*raceEach)
+
+	t.Run("remembered writes", func(t *testing.T) {
+		// a remembers the entry it created; b's update makes that memory
+		// stale, and a's next update, tried from memory, fails its guard
+		// on the provider both write to and is redone on the stored entry.
+		r := storetest.NewRecord("remembered")
+		r.Metadata.Contacts = nil
+		if err := a.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		for i, gw := range []*Store{b, a} {
+			if _, err := gw.Update(t.Context(), r.ID, func(old client.Record) (client.Record, error) {
+				old.Metadata.Contacts = append(old.Metadata.Contacts, fmt.Sprintf("update%d@example.com", i))
+				return old, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := b.Get(t.Context(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Metadata.Contacts) != 2 || got.Revision != 3 {
+			t.Fatalf("after an update through each gateway: revision %d, contacts %v", got.Revision, got.Metadata.Contacts)
+		}
+	})
 }
 
 const raceWriters, raceEach = 4, 5
