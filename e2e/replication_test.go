@@ -248,6 +248,35 @@ func TestReplicatedFailover(t *testing.T) {
 		}
 	}
 	t.Logf("both providers held all %d clients %s after the restart", len(created), time.Since(start).Round(time.Millisecond))
+	r.wantFailback(t, iat, start)
+}
+
+// wantFailback registers through both gateways until both write to the
+// restarted provider again: at a failback tick (every 5 s on the wall
+// clock) after it has answered two of them; at most 15 s.
+func (r replicated) wantFailback(t *testing.T, iat string, restarted time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for back := 0; back < len(r.gateways); {
+		back = 0
+		for _, gw := range r.gateways {
+			o := register(gw, iat, "failback")
+			if o.status != 201 {
+				t.Fatalf("registration during failback: %d %v", o.status, o.err)
+			}
+			if err := r.other.WaitFor(t.Context(), directory{t, r.other}.dn(o.id), replicationBound); err != nil {
+				t.Fatal(err)
+			}
+			if r.madeBy(t, r.other, o.id) == r.sid[r.writer] {
+				back++
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateways did not return to the restarted provider within 20 s (%d of 2 did)", back)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("both gateways wrote to the restarted provider again %s after its restart", time.Since(restarted).Round(time.Millisecond))
 }
 
 // loadThroughStop registers clients through both gateways, 6 at a time;
