@@ -38,7 +38,9 @@ const (
 // last until its backoff ends, so failover does not pay a dead server's
 // connect timeout on every dial. When a dial fails on every server, the
 // outage breaker refuses requests at once until one probe reconnects, so
-// that a directory outage is neither a dial storm nor a log flood.
+// that a directory outage is neither a dial storm nor a log flood. With
+// Config.MultiProvider the order is sorted and failed providers are
+// fenced until failback probes readmit them (providers.go).
 type pool struct {
 	cfg     Config
 	logger  *slog.Logger
@@ -329,9 +331,9 @@ func (p *pool) release(conn *ldap.Conn, opErr error) {
 }
 
 // dial connects to the first URL that answers, servers in backoff last,
-// and binds as the service account if bind is set; it returns the URL. Each server gets what
-// is left of the caller's time, at most cfg.Timeout; once the context has
-// ended the rest are not tried. The verdict is what the attempts say about
+// binds as the service account if bind is set, and returns the URL with
+// the connection. Each server gets what is left of the caller's time, at
+// most cfg.Timeout; once the context has ended the rest are not tried. The verdict is what the attempts say about
 // the directory, for the outage breaker; the error joins the attempts'
 // errors, for the caller to wrap in store.ErrUnavailable.
 func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, string, verdict, error) {
