@@ -15,7 +15,7 @@ import (
 )
 
 // Multi-provider timing (Config.MultiProvider); variables so that tests
-// can shorten them.
+// can shorten them, read once per store (newFence).
 var (
 	// failbackTick is the period at which every gateway probes the
 	// providers it stopped using, at the same instants on the wall clock
@@ -41,13 +41,20 @@ var (
 // that for as long as it took the last gateway to try it again, two
 // providers would decide compare-and-swaps on the same entries.
 type fence struct {
+	// tick, probes and pause are failbackTick, failbackProbes and
+	// failbackPause when the store was made.
+	tick, pause time.Duration
+	probes      int
+
 	mu       sync.Mutex
 	answered map[string]int
 	// pauseUntil is the end of the pause after the last readmission.
 	pauseUntil time.Time
 }
 
-func newFence() *fence { return &fence{answered: map[string]int{}} }
+func newFence() *fence {
+	return &fence{tick: failbackTick, pause: failbackPause, probes: failbackProbes, answered: map[string]int{}}
+}
 
 // fenced reports whether u is fenced; a nil fence fences nothing.
 func (f *fence) fenced(u string) bool {
@@ -90,11 +97,11 @@ func (f *fence) probed(u string, ok bool, tick time.Time) bool {
 		return false
 	}
 	f.answered[u]++
-	if f.answered[u] < failbackProbes {
+	if f.answered[u] < f.probes {
 		return false
 	}
 	delete(f.answered, u)
-	f.pauseUntil = tick.Add(failbackPause)
+	f.pauseUntil = tick.Add(f.pause)
 	return true
 }
 
@@ -121,7 +128,7 @@ func (f *fence) wait(ctx context.Context) error {
 // is closed. A probe is a dial and bind as the service account.
 func (p *pool) probeFenced(stop <-chan struct{}) {
 	for {
-		tick := time.Now().Truncate(failbackTick).Add(failbackTick)
+		tick := time.Now().Truncate(p.fence.tick).Add(p.fence.tick)
 		select {
 		case <-stop:
 			return
@@ -135,7 +142,7 @@ func (p *pool) probeFenced(stop <-chan struct{}) {
 			}
 			if p.fence.probed(u, err == nil, tick) {
 				p.logger.Info("ldap provider answered its failback probes; every gateway returns to it at this tick",
-					"url", u, "tick", tick.UTC().Format(time.RFC3339), "pause", failbackPause)
+					"url", u, "tick", tick.UTC().Format(time.RFC3339), "pause", p.fence.pause)
 			}
 		}
 	}

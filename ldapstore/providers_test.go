@@ -50,13 +50,13 @@ func TestFence(t *testing.T) {
 	if f.probed(u, true, tick) {
 		t.Fatal("a provider not fenced was readmitted again")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), failbackPause/10)
+	ctx, cancel := context.WithTimeout(t.Context(), f.pause/10)
 	defer cancel()
 	if err := f.wait(ctx); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("a request during the pause whose deadline ends first: %v, want ErrUnavailable", err)
 	}
 	start := time.Now()
-	if err := f.wait(t.Context()); err != nil || time.Since(start) > failbackPause {
+	if err := f.wait(t.Context()); err != nil || time.Since(start) > f.pause {
 		t.Fatalf("wait: %v after %s", err, time.Since(start))
 	}
 	if err := (*fence)(nil).wait(t.Context()); err != nil {
