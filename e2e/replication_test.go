@@ -253,7 +253,7 @@ func TestReplicatedFailover(t *testing.T) {
 
 // wantFailback registers through both gateways until both write to the
 // restarted provider again: at a failback tick (every 5 s on the wall
-// clock) after it has answered two of them; at most 15 s.
+// clock) after it has answered two of them: 5 to 10 s.
 func (r replicated) wantFailback(t *testing.T, iat string, restarted time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
