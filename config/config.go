@@ -265,7 +265,13 @@ type StatementIssuer struct {
 
 // LDAP is the directory connection and layout.
 type LDAP struct {
-	URLs             []string      `yaml:"urls"`
+	URLs []string `yaml:"urls"`
+	// MultiProvider says the URLs are providers of one replicated
+	// directory that all take writes (OpenLDAP multi-provider, 389-DS
+	// multi-supplier, AD multi-master): every gateway then uses the same
+	// one at a time, the first in sorted order that answers, whatever
+	// order they are listed in (docs/scaling.md).
+	MultiProvider    bool          `yaml:"multi_provider"`
 	BindDN           string        `yaml:"bind_dn"`
 	BindPassword     string        `yaml:"bind_password"`
 	BindPasswordFile string        `yaml:"bind_password_file"`

@@ -470,6 +470,7 @@ func defaultsProblem(defaults map[string]any, md client.Options) string {
 func (l LDAP) checks() []check {
 	checks := []check{
 		{len(l.URLs) == 0, "ldap.urls", "at least one ldap:// or ldaps:// URL is required"},
+		{l.MultiProvider && len(l.URLs) == 1, "ldap.multi_provider", "needs the URLs of at least two providers"},
 		problem("ldap.bind_dn", dnProblem(l.BindDN)),
 		problem("ldap.base_dn", dnProblem(l.BaseDN)),
 		// An unreadable bind_password_file is reported where it is read.

@@ -55,6 +55,12 @@ func TestValidate(t *testing.T) {
 			errors: []string{`ldap.secret_scheme: "{MD5}" is not one of`}},
 		{name: "fail/client cert without key", serve: true, edit: func(c *Config) { c.LDAP.ClientCertFile = "/etc/cert.pem" },
 			errors: []string{"ldap.client_cert_file: client_cert_file and client_key_file go together"}},
+		{name: "ok/multi_provider", serve: true, edit: func(c *Config) {
+			c.LDAP.MultiProvider, c.LDAP.URLs = true, []string{"ldap://b.example.org", "ldap://a.example.org"}
+		}},
+		{name: "fail/multi_provider with one URL", serve: true, edit: func(c *Config) {
+			c.LDAP.MultiProvider, c.LDAP.URLs = true, []string{"ldap://a.example.org"}
+		}, errors: []string{"ldap.multi_provider: needs the URLs of at least two providers"}},
 		{name: "fail/start_tls with ldaps", serve: true, edit: func(c *Config) {
 			c.LDAP.StartTLS, c.LDAP.URLs = true, []string{"ldaps://ds.example.org"}
 		}, errors: []string{"ldap.urls[0]: start_tls cannot be used with ldaps://"}},

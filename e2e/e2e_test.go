@@ -101,6 +101,13 @@ func startServe(t *testing.T, srv *slapdtest.Server, issuer *testIssuer, env ...
 // (/readyz: ready; /healthz: running) to answer 200.
 func launchServe(t *testing.T, srv *slapdtest.Server, issuer *testIssuer, waitFor string, env ...string) *gateway {
 	t.Helper()
+	return launchServeYAML(t, srv, issuer, waitFor, "", env...)
+}
+
+// launchServeYAML is launchServe with more top-level YAML (what no
+// DCRGATE_* variable can set, like policies) appended to the config.
+func launchServeYAML(t *testing.T, srv *slapdtest.Server, issuer *testIssuer, waitFor, extra string, env ...string) *gateway {
+	t.Helper()
 	apiAddr, telemetryAddr := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`listen: %q
 external_url: http://%s
@@ -122,7 +129,7 @@ metrics:
   listen: %q
 log:
   level: debug
-`, apiAddr, apiAddr, issuer.dev.Issuer(), issuer.jwksURL, srv.URL, srv.BindDN, srv.BaseDN, telemetryAddr)
+`, apiAddr, apiAddr, issuer.dev.Issuer(), issuer.jwksURL, srv.URL, srv.BindDN, srv.BaseDN, telemetryAddr) + extra
 	path := filepath.Join(t.TempDir(), "dcrgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

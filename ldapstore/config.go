@@ -26,6 +26,7 @@ import (
 //
 //	ldap:
 //	  urls: [ldaps://ldap1:636, ldaps://ldap2:636]   # tried in order
+//	  multi_provider: false                        # true: in sorted order, see MultiProvider
 //	  bind_dn: cn=dcrgate,ou=services,dc=example,dc=org
 //	  bind_password_file: /run/secrets/ldap
 //	  base_dn: ou=clients,dc=example,dc=org
@@ -40,9 +41,19 @@ import (
 type Config struct {
 	// URLs are ldap://, ldaps:// or ldapi:// URLs, tried in order on every
 	// dial: the first one that answers wins.
-	URLs         []string
-	BindDN       string
-	BindPassword string
+	URLs []string
+	// MultiProvider says the URLs are providers of one directory that
+	// all take writes and replicate to each other (OpenLDAP multi-provider,
+	// 389-DS multi-supplier, AD multi-master). They are then tried in
+	// sorted order, whatever order they are listed in, and connections
+	// made to another provider while the first was down are closed once
+	// its dial backoff ends: every gateway configured with the same
+	// providers sends every request to the same one at a time, so that a
+	// compare-and-swap is decided by one server and a gateway reads what
+	// any gateway wrote (docs/scaling.md).
+	MultiProvider bool
+	BindDN        string
+	BindPassword  string
 	// BaseDN is the parent of the client entries; it must exist.
 	BaseDN string
 	// PoolSize caps the open connections (default 8).

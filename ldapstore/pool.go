@@ -38,7 +38,9 @@ const (
 // last until its backoff ends, so failover does not pay a dead server's
 // connect timeout on every dial. When a dial fails on every server, the
 // outage breaker refuses requests at once until one probe reconnects, so
-// that a directory outage is neither a dial storm nor a log flood.
+// that a directory outage is neither a dial storm nor a log flood. With
+// Config.MultiProvider the order is sorted and failed providers are
+// fenced until failback probes readmit them (providers.go).
 type pool struct {
 	cfg     Config
 	logger  *slog.Logger
@@ -47,10 +49,15 @@ type pool struct {
 	slots  chan struct{}
 	outage *outage
 
-	mu     sync.Mutex
-	idle   []idleConn
-	down   map[string]downState
-	closed bool
+	mu   sync.Mutex
+	idle []idleConn
+	down map[string]downState
+	// origin is the URL each pooled connection was dialled to, and fence
+	// the providers not in use, for Config.MultiProvider (providers.go).
+	origin    map[*ldap.Conn]string
+	fence     *fence
+	stopProbe chan struct{}
+	closed    bool
 }
 
 type idleConn struct {
@@ -71,8 +78,13 @@ var errMaybeApplied = errors.New("ldapstore: a request was lost in flight with i
 
 func newPool(cfg Config, logger *slog.Logger, metrics *opMetrics) *pool {
 	metrics.setUp(true)
-	return &pool{cfg: cfg, logger: logger, metrics: metrics, slots: make(chan struct{}, cfg.PoolSize),
-		outage: newOutage(metrics.setUp), down: map[string]downState{}}
+	p := &pool{cfg: cfg, logger: logger, metrics: metrics, slots: make(chan struct{}, cfg.PoolSize),
+		outage: newOutage(metrics.setUp), down: map[string]downState{}, origin: map[*ldap.Conn]string{}}
+	if cfg.MultiProvider {
+		p.fence, p.stopProbe = newFence(), make(chan struct{})
+		go p.probeFenced(p.stopProbe)
+	}
+	return p
 }
 
 // do runs op, one LDAP request named kind, on a pooled connection. A
@@ -128,6 +140,9 @@ func markLost(inFlightLost bool, err error) error {
 // do whether a failure may be the connection's age rather than the
 // server's state.
 func (p *pool) acquire(ctx context.Context) (conn *ldap.Conn, reused bool, err error) {
+	if err := p.fence.wait(ctx); err != nil {
+		return nil, false, err
+	}
 	probe, err := p.admit(ctx)
 	if err != nil {
 		return nil, false, err
@@ -162,11 +177,14 @@ func (p *pool) connection(ctx context.Context, probe bool) (conn *ldap.Conn, reu
 	if probe, err = p.readmit(ctx, probe); err != nil {
 		return nil, false, err
 	}
-	conn, v, err := p.dial(ctx, true)
+	conn, u, v, err := p.dial(ctx, true)
 	p.settle(ctx, probe, v, err)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
+	p.mu.Lock()
+	p.origin[conn] = u
+	p.mu.Unlock()
 	return conn, false, nil
 }
 
@@ -201,7 +219,7 @@ func (p *pool) closeIdle() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.idle {
-		_ = c.conn.Close()
+		p.discardLocked(c.conn)
 	}
 	p.idle = nil
 }
@@ -237,19 +255,32 @@ func (p *pool) counts() (idle, busy int) {
 	return len(p.idle), len(p.slots)
 }
 
-// popIdle returns an idle connection that is still open and, if it sat idle
-// long, still answers; nil if there is none.
+// popIdle returns an idle connection that is still open, to the preferred
+// provider with Config.MultiProvider and, if it sat idle long, still
+// answers; nil if there is none.
 func (p *pool) popIdle(ctx context.Context) (*ldap.Conn, error) {
 	for {
 		c, err := p.popIdleLocked()
 		if c.conn == nil || err != nil {
 			return nil, err
 		}
-		if time.Since(c.since) < healthAfter || p.healthy(ctx, c.conn) {
+		if p.preferred(c.conn) && (time.Since(c.since) < healthAfter || p.healthy(ctx, c.conn)) {
 			return c.conn, nil
 		}
-		_ = c.conn.Close()
+		p.discard(c.conn)
 	}
+}
+
+// discard closes a pooled connection and forgets where it went.
+func (p *pool) discard(conn *ldap.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.discardLocked(conn)
+}
+
+func (p *pool) discardLocked(conn *ldap.Conn) {
+	_ = conn.Close()
+	delete(p.origin, conn)
 }
 
 func (p *pool) popIdleLocked() (idleConn, error) {
@@ -264,7 +295,7 @@ func (p *pool) popIdleLocked() (idleConn, error) {
 		if !c.conn.IsClosing() {
 			return c, nil
 		}
-		_ = c.conn.Close()
+		p.discardLocked(c.conn)
 	}
 	return idleConn{}, nil
 }
@@ -293,19 +324,19 @@ func (p *pool) release(conn *ldap.Conn, opErr error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || down || conn.IsClosing() || ldap.IsErrorWithCode(opErr, ldap.ErrorNetwork) {
-		_ = conn.Close()
+		p.discardLocked(conn)
 		return
 	}
 	p.idle = append(p.idle, idleConn{conn: conn, since: time.Now()})
 }
 
 // dial connects to the first URL that answers, servers in backoff last,
-// and binds as the service account if bind is set. Each server gets what
-// is left of the caller's time, at most cfg.Timeout; once the context has
-// ended the rest are not tried. The verdict is what the attempts say about
+// binds as the service account if bind is set, and returns the URL with
+// the connection. Each server gets what is left of the caller's time, at
+// most cfg.Timeout; once the context has ended the rest are not tried. The verdict is what the attempts say about
 // the directory, for the outage breaker; the error joins the attempts'
 // errors, for the caller to wrap in store.ErrUnavailable.
-func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, verdict, error) {
+func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, string, verdict, error) {
 	var errs []error
 	v := untried
 	for _, u := range p.dialOrder() {
@@ -318,13 +349,13 @@ func (p *pool) dial(ctx context.Context, bind bool) (*ldap.Conn, verdict, error)
 		streak := p.markDial(u, err)
 		if err == nil {
 			p.logDialSuccess(ctx, u, streak)
-			return conn, reached, nil
+			return conn, u, reached, nil
 		}
 		v = max(v, verdictOf(ctx, err, budget))
 		p.logDialFailure(ctx, u, streak, err)
 		errs = append(errs, err)
 	}
-	return nil, v, errors.Join(errs...)
+	return nil, "", v, errors.Join(errs...)
 }
 
 // logDialFailure warns when a server fails for the first time in a row
@@ -349,16 +380,19 @@ func (p *pool) logDialSuccess(ctx context.Context, u string, failures int) {
 	}
 }
 
-// dialOrder lists the URLs in configured order, those in backoff moved to
-// the end (still tried: they may be the only ones left).
+// dialOrder lists the URLs in configured order (sorted with
+// Config.MultiProvider), those in backoff or fenced moved to the end
+// (still tried: they may be the only ones left).
 func (p *pool) dialOrder() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
 	urls := slices.Clone(p.cfg.URLs)
-	slices.SortStableFunc(urls, func(a, b string) int {
-		return boolInt(now.Before(p.down[a].until)) - boolInt(now.Before(p.down[b].until))
-	})
+	if p.cfg.MultiProvider {
+		providerOrder(urls)
+	}
+	avoid := func(u string) int { return boolInt(now.Before(p.down[u].until) || p.fence.fenced(u)) }
+	slices.SortStableFunc(urls, func(a, b string) int { return avoid(a) - avoid(b) })
 	return urls
 }
 
@@ -379,6 +413,7 @@ func (p *pool) markDial(u string, err error) int {
 		delete(p.down, u)
 		return failures
 	}
+	p.fence.shut(u)
 	d := p.down[u]
 	d.failures++
 	d.until = time.Now().Add(min(downMax, downMin<<min(d.failures-1, 6)))
@@ -465,6 +500,9 @@ func (p *pool) secure(conn *ldap.Conn, rawURL string, deadline time.Time) error 
 // close closes idle connections now and busy ones when they are released.
 func (p *pool) close() error {
 	p.mu.Lock()
+	if !p.closed && p.stopProbe != nil {
+		close(p.stopProbe)
+	}
 	p.closed = true
 	p.mu.Unlock()
 	p.closeIdle()
@@ -534,7 +572,7 @@ func (p *pool) dedicated(ctx context.Context) (*ldap.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, v, err := p.dial(ctx, true)
+	conn, _, v, err := p.dial(ctx, true)
 	p.settle(ctx, probe, v, err)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
@@ -545,7 +583,7 @@ func (p *pool) dedicated(ctx context.Context) (*ldap.Conn, error) {
 // runFresh dials without binding and runs op in what is left of the
 // caller's time. The verdict is op's, unless the dial failed.
 func (p *pool) runFresh(ctx context.Context, op func(*ldap.Conn) error) (verdict, error) {
-	conn, v, err := p.dial(ctx, false)
+	conn, _, v, err := p.dial(ctx, false)
 	if err != nil {
 		return v, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}

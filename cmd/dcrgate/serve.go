@@ -87,7 +87,7 @@ func startGateway(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 // settings, reading the TLS files.
 func ldapStoreConfig(l config.LDAP) (ldapstore.Config, error) {
 	tlsCfg, err := ldapstore.TLSConfig(l.CAFile, l.ClientCertFile, l.ClientKeyFile, l.InsecureSkipVerify)
-	return ldapstore.Config{URLs: l.URLs, BindDN: l.BindDN, BindPassword: l.BindPassword,
+	return ldapstore.Config{URLs: l.URLs, MultiProvider: l.MultiProvider, BindDN: l.BindDN, BindPassword: l.BindPassword,
 		BaseDN: l.BaseDN, PoolSize: l.PoolSize, Timeout: l.Timeout, SecretScheme: l.SecretScheme,
 		TLS: tlsCfg, StartTLS: l.StartTLS, Layout: l.Directory, LastBindAttribute: l.LastBindAttribute}, err
 }

@@ -31,7 +31,7 @@ var (
 // shipped schema and secret hashes need, the system schemas plus dcrgate's,
 // and one mdb database with the access rules of accessLDIF. tlsLDIF and the
 // ppolicy overlay are added as opts ask.
-func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, opts Options) string {
+func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, opts Options, repl *replication) string {
 	modules := []string{"back_mdb", "pw-sha2", "argon2"}
 	var overlays string
 	if HasModule("pw-pbkdf2") {
@@ -45,7 +45,11 @@ func configLDIF(dir, dcrgateSchemaPath, rootPasswordHash string, tls *tlsFiles, 
 		modules = append(modules, "lastbind")
 		overlays += lastbindLDIF
 	}
-	return globalLDIF(dir, tls) + modulesLDIF(modules) +
+	if repl != nil {
+		modules = append(modules, "syncprov")
+		overlays += syncprovLDIF
+	}
+	return globalLDIF(dir, tls) + repl.globalLDIF() + modulesLDIF(modules) +
 		schemasLDIF("file://"+schemaDir+"/core.ldif", "file://"+schemaDir+"/cosine.ldif",
 			"file://"+schemaDir+"/inetorgperson.ldif", "file://"+dcrgateSchemaPath) +
 		`
@@ -59,7 +63,7 @@ dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {0}config
 olcAccess: {0}to * by * none
-` + mdbLDIF(dir, rootPasswordHash) + indexLDIF() + accessLDIF(opts.ACL) + overlays
+` + mdbLDIF(dir, rootPasswordHash) + indexLDIF() + accessLDIF(opts.ACL) + repl.databaseLDIF() + overlays
 }
 
 // globalLDIF is the cn=config entry: where slapd writes its pid and args

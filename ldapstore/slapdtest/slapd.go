@@ -105,6 +105,9 @@ type Server struct {
 	// socketDir, when set, is a short directory of its own for the ldapi
 	// socket, made at start and removed at stop (see chooseSocket).
 	socketDir string
+	// repl is the server's place in a multi-provider set, nil for a
+	// server on its own (see LaunchReplicated).
+	repl *replication
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -124,11 +127,8 @@ func LaunchWith(ctx context.Context, dir string, opts Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{BindDN: AdminDN, BindPassword: opts.BindPassword, BaseDN: ClientsDN, Suffix: Suffix, Dir: dir}
-	if s.BindPassword == "" {
-		s.BindPassword = randomPassword()
-	}
-	if err := s.chooseSocket(); err != nil {
+	s, err := newServer(dir, opts)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.configure(ctx, slapadd, opts); err != nil {
@@ -151,24 +151,39 @@ func LaunchWith(ctx context.Context, dir string, opts Options) (*Server, error) 
 	}
 }
 
-// binaries finds slapd and slapadd on PATH or in /usr/sbin, where Debian
-// puts them (and where a non-root PATH often does not look).
-func binaries() (slapd, slapadd string, err error) {
-	find := func(name string) (string, error) {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-		p := filepath.Join("/usr/sbin", name)
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%w: %s", ErrNotInstalled, name)
-		}
-		return p, nil
+// newServer is a server yet to be configured in dir, with its socket
+// chosen.
+func newServer(dir string, opts Options) (*Server, error) {
+	s := &Server{BindDN: AdminDN, BindPassword: opts.BindPassword, BaseDN: ClientsDN, Suffix: Suffix, Dir: dir}
+	if s.BindPassword == "" {
+		s.BindPassword = randomPassword()
 	}
-	if slapd, err = find("slapd"); err != nil {
+	if err := s.chooseSocket(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// binaries finds slapd and slapadd.
+func binaries() (slapd, slapadd string, err error) {
+	if slapd, err = findBinary("slapd"); err != nil {
 		return "", "", err
 	}
-	slapadd, err = find("slapadd")
+	slapadd, err = findBinary("slapadd")
 	return slapd, slapadd, err
+}
+
+// findBinary finds one of slapd's tools on PATH or in /usr/sbin, where
+// Debian puts them (and where a non-root PATH often does not look).
+func findBinary(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	p := filepath.Join("/usr/sbin", name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w: %s", ErrNotInstalled, name)
+	}
+	return p, nil
 }
 
 // maxSocketPath keeps the ldapi socket's path well within sun_path (108
@@ -249,6 +264,11 @@ func (s *Server) configure(ctx context.Context, slapadd string, opts Options) er
 	if err := run(ctx, slapadd, "-F", confDir, "-n0", "-l", filepath.Join(s.Dir, "config.ldif")); err != nil {
 		return err
 	}
+	if s.repl != nil && s.repl.seed != "" {
+		// A replica starts from a copy of the first provider's entries,
+		// entryUUID and entryCSN included, not from entries of its own.
+		return run(ctx, slapadd, "-q", "-w", "-F", confDir, "-b", Suffix, "-l", s.repl.seed)
+	}
 	if err := run(ctx, slapadd, "-F", confDir, "-b", Suffix, "-l", filepath.Join(s.Dir, "base.ldif")); err != nil {
 		return err
 	}
@@ -271,7 +291,7 @@ func (s *Server) setupFiles(tls *tlsFiles, opts Options) map[string][]byte {
 	schemaPath := filepath.Join(s.Dir, "dcrgate.ldif")
 	return map[string][]byte{
 		"dcrgate.ldif": schemaLDIF(opts),
-		"config.ldif":  []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword), tls, opts)),
+		"config.ldif":  []byte(configLDIF(s.Dir, schemaPath, SSHA512(s.BindPassword), tls, opts, s.repl)),
 		"base.ldif":    []byte(baseLDIF()),
 	}
 }

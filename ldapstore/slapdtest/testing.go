@@ -67,3 +67,19 @@ func (s *Server) NewOU() (string, error) {
 	}
 	return dn, nil
 }
+
+// StartReplicated runs n throwaway slapd servers as the providers of one
+// multi-provider directory (LaunchReplicated), all stopped and removed
+// when the test ends.
+func StartReplicated(t testing.TB, n int, opts Options) []*Server {
+	t.Helper()
+	Require(t)
+	servers, err := LaunchReplicated(t.Context(), t.TempDir(), n, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		t.Cleanup(s.Stop)
+	}
+	return servers
+}
