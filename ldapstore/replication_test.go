@@ -1,13 +1,11 @@
 package ldapstore
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -134,7 +132,7 @@ func TestMultiProviderOneWriter(t *testing.T) {
 			t.Fatalf("revision %d on %s: %v", 1+len(succeeded), s.URL, err)
 		}
 		got := p.gateway(t, false, s.URL)
-		wantContacts(t, got, r.ID, succeeded)
+		storetest.WantContacts(t, got, r.ID, succeeded)
 		if sid := p.writer(t, s, r.ID); sid != wantSID {
 			t.Fatalf("last write made by provider %d, want %d (%s, first in sorted order)", sid, wantSID, sorted[0])
 		}
@@ -174,54 +172,11 @@ const raceWriters, raceEach = 4, 5
 // client, and returns the contacts of the updates that succeeded.
 func raceUpdates(t *testing.T, id string, gateways ...*Store) []string {
 	t.Helper()
-	var (
-		mu        sync.Mutex
-		succeeded []string
-		wg        sync.WaitGroup
-	)
-	for g, gw := range gateways {
-		for w := range raceWriters {
-			wg.Go(func() {
-				for i := range raceEach {
-					contact := fmt.Sprintf("g%d-w%d-%d@example.com", g, w, i)
-					_, err := gw.Update(t.Context(), id, func(old client.Record) (client.Record, error) {
-						old.Metadata.Contacts = append(old.Metadata.Contacts, contact)
-						return old, nil
-					})
-					switch {
-					case err == nil:
-						mu.Lock()
-						succeeded = append(succeeded, contact)
-						mu.Unlock()
-					case !errors.Is(err, store.ErrConflict):
-						t.Errorf("Update: %v", err)
-					}
-				}
-			})
-		}
+	stores := make([]store.Store, len(gateways))
+	for i, g := range gateways {
+		stores[i] = g
 	}
-	wg.Wait()
-	if len(succeeded) == 0 {
-		t.Fatal("no update succeeded")
-	}
-	return succeeded
-}
-
-// wantContacts fails unless the client holds exactly the contacts.
-func wantContacts(t *testing.T, s *Store, id string, contacts []string) {
-	t.Helper()
-	got, err := s.Get(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Metadata.Contacts) != len(contacts) {
-		t.Fatalf("%d updates succeeded, the record holds %d contacts", len(contacts), len(got.Metadata.Contacts))
-	}
-	for _, c := range contacts {
-		if !slices.Contains(got.Metadata.Contacts, c) {
-			t.Fatalf("update %s was lost", c)
-		}
-	}
+	return storetest.RaceContacts(t, id, raceWriters, raceEach, stores...)
 }
 
 // TestMultiProviderFailback: while the preferred provider is down both
@@ -271,7 +226,7 @@ func TestMultiProviderFailback(t *testing.T) {
 			g, _ := p.gateway(t, false, s.URL).Get(t.Context(), r.ID)
 			t.Fatalf("%d updates succeeded; %s holds revision %d: %v", len(succeeded), s.URL, g.Revision, err)
 		}
-		wantContacts(t, p.gateway(t, false, s.URL), r.ID, succeeded)
+		storetest.WantContacts(t, p.gateway(t, false, s.URL), r.ID, succeeded)
 	}
 	t.Logf("%d updates through two gateways across failover and failback, none lost", len(succeeded))
 }

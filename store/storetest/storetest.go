@@ -396,46 +396,65 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 	r := NewRecord("race")
 	r.Metadata.Contacts = nil
 	mustCreate(t, s, r)
-	const writers, each = 8, 5
+	succeeded := RaceContacts(t, r.ID, 8, 5, s)
+	WantContacts(t, s, r.ID, succeeded)
+	if got := mustGet(t, s, r.ID); got.Revision != uint64(1+len(succeeded)) {
+		t.Fatalf("revision %d after %d updates", got.Revision, len(succeeded))
+	}
+}
+
+// RaceContacts has writers goroutines on each of stores (one store, or
+// several gateways over one directory) add each contacts apiece to the
+// record id by compare-and-swap, and returns the contacts whose Update
+// succeeded. A conflict is a lost race; any other error, or no success at
+// all, fails t.
+func RaceContacts(t *testing.T, id string, writers, each int, stores ...store.Store) []string {
+	t.Helper()
 	var (
 		mu        sync.Mutex
 		succeeded []string
 		wg        sync.WaitGroup
 	)
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				contact := fmt.Sprintf("w%d-%d@example.com", w, i)
-				_, err := s.Update(ctx(t), r.ID, func(old client.Record) (client.Record, error) {
-					old.Metadata.Contacts = append(old.Metadata.Contacts, contact)
-					return old, nil
-				})
-				switch {
-				case err == nil:
-					mu.Lock()
-					succeeded = append(succeeded, contact)
-					mu.Unlock()
-				case !errors.Is(err, store.ErrConflict):
-					t.Errorf("Update: %v", err)
+	for g, s := range stores {
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					contact := fmt.Sprintf("s%d-w%d-%d@example.com", g, w, i)
+					_, err := s.Update(ctx(t), id, func(old client.Record) (client.Record, error) {
+						old.Metadata.Contacts = append(old.Metadata.Contacts, contact)
+						return old, nil
+					})
+					switch {
+					case err == nil:
+						mu.Lock()
+						succeeded = append(succeeded, contact)
+						mu.Unlock()
+					case !errors.Is(err, store.ErrConflict):
+						t.Errorf("Update: %v", err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
-	got := mustGet(t, s, r.ID)
-	if len(got.Metadata.Contacts) != len(succeeded) {
-		t.Fatalf("%d updates succeeded but the record holds %d contacts", len(succeeded), len(got.Metadata.Contacts))
+	if len(succeeded) == 0 {
+		t.Fatal("no update succeeded")
 	}
-	for _, c := range succeeded {
+	return succeeded
+}
+
+// WantContacts fails unless the record id on s holds exactly contacts: no
+// acknowledged update lost, none invented.
+func WantContacts(t *testing.T, s store.Store, id string, contacts []string) {
+	t.Helper()
+	got := mustGet(t, s, id)
+	if len(got.Metadata.Contacts) != len(contacts) {
+		t.Fatalf("%d updates succeeded but the record holds %d contacts", len(contacts), len(got.Metadata.Contacts))
+	}
+	for _, c := range contacts {
 		if !slices.Contains(got.Metadata.Contacts, c) {
 			t.Fatalf("update %s was lost", c)
 		}
-	}
-	if got.Revision != uint64(1+len(succeeded)) {
-		t.Fatalf("revision %d after %d updates", got.Revision, len(succeeded))
-	}
-	if len(succeeded) == 0 {
-		t.Fatal("no update succeeded")
 	}
 }
 
