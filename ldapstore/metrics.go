@@ -95,8 +95,8 @@ func (m *opMetrics) waited() {
 	}
 }
 
-// watchPool exports how many of p's connections are idle and in use, read
-// from the pool when scraped.
+// watchPool exports how many of p's connections are idle and in use, and
+// how many providers it has fenced, read from the pool when scraped.
 func (m *opMetrics) watchPool(p *pool) error {
 	if m == nil {
 		return nil
@@ -109,8 +109,14 @@ func (m *opMetrics) watchPool(p *pool) error {
 		idle, busy := p.counts()
 		return map[string]float64{"idle": float64(idle), "in_use": float64(busy)}
 	}}
-	if err := m.reg.Register(c); err != nil {
-		return fmt.Errorf("ldapstore: register metrics: %w", err)
+	fenced := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dcrgate_ldap_providers_fenced",
+		Help: "With ldap.multi_provider: providers this gateway stopped using after a failed dial, until failback probes readmit them; 0 otherwise.",
+	}, func() float64 { return float64(len(p.fence.list())) })
+	for _, col := range []prometheus.Collector{c, fenced} {
+		if err := m.reg.Register(col); err != nil {
+			return fmt.Errorf("ldapstore: register metrics: %w", err)
+		}
 	}
 	return nil
 }

@@ -77,8 +77,11 @@ func (f *fence) shut(u string) {
 	f.answered[u] = 0
 }
 
-// list returns the fenced URLs.
+// list returns the fenced URLs; none for a nil fence.
 func (f *fence) list() []string {
+	if f == nil {
+		return nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Sorted(maps.Keys(f.answered))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dcrgate/dcrgate/client"
 	"github.com/dcrgate/dcrgate/ldapstore/slapdtest"
@@ -51,9 +52,14 @@ func newReplicatedOU(t *testing.T, servers []*slapdtest.Server) string {
 
 // gateway is a store over the providers listed in the order of urls.
 func (p providers) gateway(t *testing.T, multiProvider bool, urls ...string) *Store {
+	return p.gatewayWith(t, multiProvider, urls, nil)
+}
+
+// gatewayWith is gateway with its metrics on reg.
+func (p providers) gatewayWith(t *testing.T, multiProvider bool, urls []string, reg prometheus.Registerer) *Store {
 	t.Helper()
 	cfg := configFor(p.servers[0], p.ou)
-	cfg.URLs, cfg.MultiProvider = urls, multiProvider
+	cfg.URLs, cfg.MultiProvider, cfg.Registerer = urls, multiProvider, reg
 	s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +201,8 @@ func TestMultiProviderFailback(t *testing.T) {
 	if first != p.servers[0] {
 		firstSID, secondSID = 2, 1
 	}
-	a, b := p.gateway(t, true, first.URL, second.URL), p.gateway(t, true, second.URL, first.URL)
+	reg := prometheus.NewRegistry()
+	a, b := p.gatewayWith(t, true, []string{first.URL, second.URL}, reg), p.gateway(t, true, second.URL, first.URL)
 	r := storetest.NewRecord("failback")
 	r.Metadata.Contacts = nil
 	if err := a.Create(t.Context(), r); err != nil {
@@ -209,6 +216,9 @@ func TestMultiProviderFailback(t *testing.T) {
 	if sid := p.writer(t, second, r.ID); sid != secondSID {
 		t.Fatalf("write during the outage made by provider %d, want %d", sid, secondSID)
 	}
+	if n := metricValue(t, reg, "dcrgate_ldap_providers_fenced"); n != 1 {
+		t.Fatalf("dcrgate_ldap_providers_fenced = %v during the outage, want 1", n)
+	}
 	if err := first.Restart(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +230,9 @@ func TestMultiProviderFailback(t *testing.T) {
 	}
 	if sid := p.writer(t, second, r.ID); sid != firstSID {
 		t.Fatalf("writes after the failback made by provider %d, want %d", sid, firstSID)
+	}
+	if n := metricValue(t, reg, "dcrgate_ldap_providers_fenced"); n != 0 {
+		t.Fatalf("dcrgate_ldap_providers_fenced = %v after the failback, want 0", n)
 	}
 	for _, s := range p.servers {
 		if _, err := s.WaitForValue(t.Context(), entryDN(p.ou, r.ID), "dcrRevision", strconv.Itoa(1+len(succeeded)), replicationBound); err != nil {

@@ -234,6 +234,7 @@ func TestRegisteredFamilies(t *testing.T) {
 		{"dcrgate_ldap_operation_duration_seconds", "histogram", []string{"operation"}},
 		{"dcrgate_ldap_connections", "", []string{"state"}},
 		{"dcrgate_ldap_up", "", nil},
+		{"dcrgate_ldap_providers_fenced", "", nil},
 		{"dcrgate_reaper_runs_total", "", []string{"result"}},
 		{"dcrgate_build_info", "", []string{"version", "revision", "goversion"}},
 		{"go_gc_duration_seconds", "summary", nil},
