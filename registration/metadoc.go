@@ -100,13 +100,17 @@ func (s *Service) MetadataDocument(ctx context.Context, bearer, clientID string)
 	if err := limit(s.limits.owner, "registration_per_owner", ownerKey(owner)); err != nil {
 		return Registration{}, false, err
 	}
-	return s.metadataDocument(ctx, clientID, policies.Request{Principal: principal}, false, &ev)
+	r, created, err := s.metadataDocument(ctx, clientID, policies.Request{Principal: principal}, false, &ev)
+	if err != nil {
+		return Registration{}, false, err
+	}
+	return s.present(r, issued{}), created, nil
 }
 
 // MetadataDocument is the administrator's fetch of a metadata document:
 // the same checks and policies as the API's, with no principal; refresh
 // fetches it even while the stored copy is fresh.
-func (a *Admin) MetadataDocument(ctx context.Context, clientID string, refresh bool) (_ Registration, created bool, err error) {
+func (a *Admin) MetadataDocument(ctx context.Context, clientID string, refresh bool) (_ client.Record, created bool, err error) {
 	ev := audit.Event{Operation: "admin." + string(OpMetadataDocument), Actor: a.actor}
 	defer func() { a.s.record(ctx, ev, err) }()
 	ctx, cancel := a.s.bounded(ctx)
@@ -114,18 +118,18 @@ func (a *Admin) MetadataDocument(ctx context.Context, clientID string, refresh b
 	return a.s.metadataDocument(ctx, clientID, policies.Request{}, refresh, &ev)
 }
 
-// metadataDocument answers the stored client while fresh (unless refresh),
+// metadataDocument returns the stored client while fresh (unless refresh),
 // else refreshes it from its document.
-func (s *Service) metadataDocument(ctx context.Context, id string, caller policies.Request, refresh bool, ev *audit.Event) (Registration, bool, error) {
+func (s *Service) metadataDocument(ctx context.Context, id string, caller policies.Request, refresh bool, ev *audit.Event) (client.Record, bool, error) {
 	if !s.opts.MetadataDocuments.Enabled || s.opts.Fetcher == nil {
-		return Registration{}, false, oauth.ErrNotFound.WithDescription("client ID metadata documents are not enabled")
+		return client.Record{}, false, oauth.ErrNotFound.WithDescription("client ID metadata documents are not enabled")
 	}
 	if !client.IsMetadataDocumentID(id) {
-		return Registration{}, false, oauth.ErrInvalidRequest.WithDescription("client_id must be the https URL of a client metadata document: a host, a path, no fragment, no user information, no dot segments, at most %d characters", client.MaxMetadataDocumentIDLength)
+		return client.Record{}, false, oauth.ErrInvalidRequest.WithDescription("client_id must be the https URL of a client metadata document: a host, a path, no fragment, no user information, no dot segments, at most %d characters", client.MaxMetadataDocumentIDLength)
 	}
 	ev.ClientID = id
 	if !s.opts.MetadataDocuments.trusts(id) {
-		return Registration{}, false, oauth.ErrInvalidClientMetadata.WithDescription("client metadata documents from this host are not accepted").WithPolicy("metadata_documents.hosts")
+		return client.Record{}, false, oauth.ErrInvalidClientMetadata.WithDescription("client metadata documents from this host are not accepted").WithPolicy("metadata_documents.hosts")
 	}
 	now := s.now()
 	old, err := s.store.Get(ctx, id)
@@ -133,26 +137,27 @@ func (s *Service) metadataDocument(ctx context.Context, id string, caller polici
 	case errors.Is(err, store.ErrNotFound):
 		return s.storeDocument(ctx, id, nil, caller, now)
 	case err != nil:
-		return Registration{}, false, storeError(err)
+		return client.Record{}, false, storeError(err)
 	case old.Disabled && !AwaitingApproval(old):
-		return Registration{}, false, oauth.ErrAccessDenied.WithDescription("this client is disabled by an administrator")
+		return client.Record{}, false, oauth.ErrAccessDenied.WithDescription("this client is disabled by an administrator")
 	case now.Before(old.ExpiresAt) && !refresh:
-		return s.present(old, issued{}), false, nil
+		return old, false, nil
 	}
 	return s.storeDocument(ctx, id, &old, caller, now)
 }
 
 // storeDocument fetches id's document and writes it: over old (keeping
 // its issue time and state) or as a new entry. A concurrent fetch of the
-// same document that wrote first wins; its entry is answered.
-func (s *Service) storeDocument(ctx context.Context, id string, old *client.Record, caller policies.Request, now time.Time) (Registration, bool, error) {
+// same document that wrote first wins; its entry is returned.
+func (s *Service) storeDocument(ctx context.Context, id string, old *client.Record, caller policies.Request, now time.Time) (client.Record, bool, error) {
 	op := OpRegister
 	if old != nil {
 		op = OpUpdate
 	}
-	md, expires, err := s.fetchDocument(ctx, id, s.policyRequest(op, id, caller, nil), now)
+	pr := s.policyRequest(op, id, caller, nil)
+	md, expires, err := s.fetchDocument(ctx, id, pr, now)
 	if err != nil {
-		return Registration{}, false, err
+		return client.Record{}, false, err
 	}
 	if old != nil {
 		r, err := s.store.Update(ctx, id, func(r client.Record) (client.Record, error) {
@@ -161,32 +166,26 @@ func (s *Service) storeDocument(ctx context.Context, id string, old *client.Reco
 		})
 		switch {
 		case err == nil:
-			return s.present(r, issued{}), false, nil
+			return r, false, nil
 		case !errors.Is(err, store.ErrNotFound): // else reaped meanwhile: create it anew
-			return Registration{}, false, storeError(err)
+			return client.Record{}, false, storeError(err)
 		}
 	}
 	rec := client.Record{ID: id, Metadata: md, IssuedAt: now.Truncate(time.Second), ExpiresAt: expires,
 		LastUsedAt: now.Truncate(time.Second)}
-	pr := s.policyRequest(OpRegister, id, caller, nil)
-	pr.Metadata = &md
+	pr.Operation, pr.Metadata = string(OpRegister), &md
 	s.holdForApproval(ctx, &rec, pr)
 	switch err := s.store.Create(ctx, rec); {
-	case errors.Is(err, store.ErrAlreadyExists):
-		return s.fresherCopy(ctx, id)
+	case errors.Is(err, store.ErrAlreadyExists): // a concurrent fetch wrote first
+		r, err := s.store.Get(ctx, id)
+		if err != nil {
+			return client.Record{}, false, storeError(err)
+		}
+		return r, false, nil
 	case err != nil:
-		return Registration{}, false, storeError(err)
+		return client.Record{}, false, storeError(err)
 	}
-	return s.present(rec, issued{}), true, nil
-}
-
-// fresherCopy answers the entry a concurrent fetch wrote first.
-func (s *Service) fresherCopy(ctx context.Context, id string) (Registration, bool, error) {
-	r, err := s.store.Get(ctx, id)
-	if err != nil {
-		return Registration{}, false, storeError(err)
-	}
-	return s.present(r, issued{}), false, nil
+	return rec, true, nil
 }
 
 // fetchDocument gets and judges id's document; it returns the client's

@@ -111,10 +111,7 @@ fresh it is shown as is, unless --refresh.`,
 	cmd.Flags().BoolVar(&refresh, "refresh", false, "fetch the document even while the stored copy is fresh")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return f.run(cmd, func(ctx context.Context, a *registration.Admin, cfg config.Config, out *output) error {
-			if _, _, err := a.MetadataDocument(ctx, args[0], refresh); err != nil {
-				return err
-			}
-			r, err := a.Get(ctx, args[0])
+			r, _, err := a.MetadataDocument(ctx, args[0], refresh)
 			if err != nil {
 				return err
 			}

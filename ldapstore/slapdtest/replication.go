@@ -249,19 +249,6 @@ func (s *Server) waitEntry(ctx context.Context, dn string, within time.Duration,
 	}
 }
 
-// dialBound connects to s as its rootdn.
-func (s *Server) dialBound() (*ldap.Conn, error) {
-	conn, err := ldap.DialURL(s.URL)
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.Bind(s.BindDN, s.BindPassword); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
 // readEntry reads dn with every attribute, nil if it does not exist.
 func readEntry(conn *ldap.Conn, dn string) (*ldap.Entry, error) {
 	res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,

@@ -402,12 +402,25 @@ func (s *Server) waitReady(ctx context.Context) error {
 }
 
 func (s *Server) ping() error {
+	conn, err := s.dialBound()
+	if err == nil {
+		conn.Close()
+	}
+	return err
+}
+
+// dialBound connects to s as its rootdn, giving up on the connect after a
+// second.
+func (s *Server) dialBound() (*ldap.Conn, error) {
 	conn, err := ldap.DialURL(s.URL, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer conn.Close()
-	return conn.Bind(s.BindDN, s.BindPassword)
+	if err := conn.Bind(s.BindDN, s.BindPassword); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // exited reports whether the last started slapd has exited.

@@ -51,14 +51,11 @@ var ouCounter atomic.Int64
 func (s *Server) NewOU() (string, error) {
 	name := fmt.Sprintf("t%d", ouCounter.Add(1))
 	dn := fmt.Sprintf("ou=%s,%s", ldap.EscapeDN(name), s.Suffix)
-	conn, err := ldap.DialURL(s.URL)
+	conn, err := s.dialBound()
 	if err != nil {
 		return "", fmt.Errorf("slapdtest: %w", err)
 	}
 	defer conn.Close()
-	if err := conn.Bind(s.BindDN, s.BindPassword); err != nil {
-		return "", fmt.Errorf("slapdtest: %w", err)
-	}
 	add := ldap.NewAddRequest(dn, nil)
 	add.Attribute("objectClass", []string{"top", "organizationalUnit"})
 	add.Attribute("ou", []string{name})
